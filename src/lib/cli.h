@@ -1,0 +1,32 @@
+/* cli.h: what every program's main() shares: --version text, the checked
+ * close of stdout, and the exit codes documented in mdas(7). */
+#ifndef MDAS_CLI_H
+#define MDAS_CLI_H
+
+enum {
+	MDAS_EXIT_OK = 0,        /* everything succeeded */
+	MDAS_EXIT_FAILURE = 1,   /* runtime or partial failure */
+	MDAS_EXIT_USAGE = 2,     /* usage or configuration error */
+};
+
+/* Prints "PROG (mdas) VERSION" to stdout. */
+void mdas_print_version(void);
+
+/* Flushes and closes stdout, reporting a write error (a full disk, a
+ * closed pipe with SIGPIPE ignored).  Returns 0, or -1 after printing. */
+int mdas_close_stdout(void);
+
+/* Parses a whole decimal number in [min, max]; -1 on anything else. */
+int mdas_parse_long(const char *s, long min, long max, long *out);
+/* Parses a finite decimal number > 0; -1 on anything else. */
+int mdas_parse_positive(const char *s, double *out);
+
+
+
+struct mdas_settings;
+/* Loads the settings the way every program does: reports a file created
+ * from the example (notice), unknown keys (warnings) and every error
+ * (naming the file and key path).  Returns NULL when the program should
+ * exit with MDAS_EXIT_USAGE. */
+struct mdas_settings *mdas_cli_load_settings(const char *explicit_path);
+#endif

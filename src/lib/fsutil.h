@@ -1,0 +1,58 @@
+/* fsutil.h: files that appear whole or not at all, directories, locks.
+ *
+ * An atomic file is written under a temporary name in the directory of
+ * its final name (".NAME.tmp.PID.XXXXXX"), then flushed, fsync'ed,
+ * renamed and the directory fsync'ed.  Whatever fails before the rename,
+ * nothing appears under the final name.  A temporary left by a process
+ * that died is recognised by its dead PID and removed by
+ * mdas_remove_stale_temps().
+ */
+#ifndef MDAS_FSUTIL_H
+#define MDAS_FSUTIL_H
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+struct mdas_atomic;
+
+/* Creates the temporary file for final_path.  Returns NULL on failure
+ * (the message names the directory and the reason). */
+struct mdas_atomic *mdas_atomic_open(const char *final_path, struct mdas_error *err);
+/* The stream to write to; owned by a. */
+FILE *mdas_atomic_fp(struct mdas_atomic *a);
+const char *mdas_atomic_tmp_path(const struct mdas_atomic *a);
+const char *mdas_atomic_final_path(const struct mdas_atomic *a);
+
+/* Flushes, fsyncs, gives the file mode 0666 & ~umask and moves it to its
+ * final name.  Without overwrite, an existing final file is an error
+ * (errnum EEXIST) and is left untouched.  Frees a whatever happens; on
+ * failure the temporary is removed. */
+int mdas_atomic_commit(struct mdas_atomic *a, int overwrite, struct mdas_error *err);
+/* Removes the temporary and frees a; NULL is accepted. */
+void mdas_atomic_abort(struct mdas_atomic *a);
+
+/* Writes data to path atomically (overwriting). */
+int mdas_write_file_atomic(const char *path, const void *data, size_t len,
+    struct mdas_error *err);
+
+/* Like mkdir -p. */
+int mdas_mkdir_p(const char *path, mode_t mode, struct mdas_error *err);
+/* fsync of a directory, so a rename in it survives a crash. */
+int mdas_fsync_dir(const char *dir, struct mdas_error *err);
+/* Removes temporaries in dir whose writer is no longer running.  Returns
+ * how many were removed, or -1. */
+int mdas_remove_stale_temps(const char *dir, struct mdas_error *err);
+
+/* Opens (creating) path and takes an exclusive flock on it.  With wait 0,
+ * a lock held elsewhere fails at once with errnum EWOULDBLOCK.  Returns
+ * the descriptor that holds the lock, or -1. */
+int mdas_lock_acquire(const char *path, int wait, struct mdas_error *err);
+/* Releases the lock; -1 is accepted. */
+void mdas_lock_release(int fd);
+
+/* Directory part of path ("." when there is none), into buf of size n. */
+void mdas_dirname(const char *path, char *buf, size_t n);
+
+#endif

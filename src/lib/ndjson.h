@@ -1,0 +1,50 @@
+/* ndjson.h: the line reader every filter uses for its input.
+ *
+ * One JSON value per line.  LF and CRLF endings are accepted, so is a last
+ * line without a newline; blank lines are skipped (but counted).  A line
+ * longer than the cap, a line that is not valid JSON (strict RFC 8259,
+ * UTF-8 checked) and a value followed by anything but white space are
+ * errors that name "input:line"; reading goes on with the next line.
+ * Memory is bounded by the cap, whatever the size of the input.
+ */
+#ifndef MDAS_NDJSON_H
+#define MDAS_NDJSON_H
+
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "error.h"
+
+#define MDAS_NDJSON_DEFAULT_MAX_LINE ((size_t)16 << 20)   /* 16 MiB */
+
+struct mdas_ndjson;
+
+/* Reads from fp (not closed by the reader), naming it `name` in messages
+ * ("<stdin>" by convention for standard input).  max_line 0 means the
+ * default.  Returns NULL when out of memory. */
+struct mdas_ndjson *mdas_ndjson_open(FILE *fp, const char *name, size_t max_line);
+/* Frees r; NULL is accepted. */
+void mdas_ndjson_free(struct mdas_ndjson *r);
+
+enum {
+	MDAS_NDJSON_VALUE = 1,   /* *out holds a value; the caller owns it */
+	MDAS_NDJSON_EOF = 0,     /* no more input */
+	MDAS_NDJSON_BAD = -1,    /* this line is bad ("name:line: reason"); call again */
+	MDAS_NDJSON_IOERR = -2,  /* reading failed; stop */
+};
+
+/* Reads the next value.  Returns one of the codes above. */
+int mdas_ndjson_next(struct mdas_ndjson *r, struct json_object **out,
+    struct mdas_error *err);
+
+/* The text of the line last returned (without its line ending; for a line
+ * over the cap, its first max_line bytes) and its length. */
+const char *mdas_ndjson_line(const struct mdas_ndjson *r, size_t *len);
+/* 1-based number of the line last returned. */
+unsigned long mdas_ndjson_lineno(const struct mdas_ndjson *r);
+const char *mdas_ndjson_name(const struct mdas_ndjson *r);
+/* Bytes consumed so far. */
+unsigned long long mdas_ndjson_bytes(const struct mdas_ndjson *r);
+
+#endif

@@ -1,0 +1,109 @@
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fsutil.h"
+#include "runid.h"
+#include "timeutil.h"
+
+#define COUNTER_FILE "runid.counter"
+#define LOCK_FILE "runid.lock"
+
+/* Counter file: "<counter> <id>\n". */
+static int
+read_state(const char *path, uint64_t *counter, char *id, struct mdas_error *err)
+{
+	char line[128];
+	FILE *fp;
+	int n;
+
+	*counter = 0;
+	id[0] = '\0';
+	if ((fp = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT)
+			return 1;
+		return mdas_error_errno(err, errno, "%s", path);
+	}
+	if (fgets(line, sizeof(line), fp) == NULL) {
+		fclose(fp);
+		return mdas_error_set(err, "%s: empty or unreadable counter file", path);
+	}
+	fclose(fp);
+	n = sscanf(line, "%" SCNu64 " %71s", counter, id);
+	if (n != 2 || !mdas_runid_valid(id))
+		return mdas_error_set(err, "%s: corrupt counter file (expected \"COUNTER ID\")", path);
+	return 0;
+}
+
+static void
+format_id(char *id, int64_t secs, uint64_t counter)
+{
+	char iso[MDAS_ISO_MAX];
+
+	mdas_format_iso_ms(secs * 1000, iso);
+	/* 2026-11-23T10:15:00.000Z -> 20261123T101500Z */
+	snprintf(id, MDAS_RUNID_MAX, "%.4s%.2s%.2sT%.2s%.2s%.2sZ-%06" PRIu64,
+	    iso, iso + 5, iso + 8, iso + 11, iso + 14, iso + 17, counter);
+}
+
+int
+mdas_runid_next(const char *state_dir, char *id, uint64_t *counter_out,
+    struct mdas_error *err)
+{
+	char path[4096], lock[4096], last[MDAS_RUNID_MAX], line[128];
+	uint64_t counter;
+	int64_t secs, last_secs = 0;
+	int fd, rc, len;
+
+	if (mdas_mkdir_p(state_dir, 0777, err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/" COUNTER_FILE, state_dir);
+	snprintf(lock, sizeof(lock), "%s/" LOCK_FILE, state_dir);
+	if ((fd = mdas_lock_acquire(lock, 1, err)) < 0)
+		return -1;
+	if ((rc = read_state(path, &counter, last, err)) < 0)
+		goto out;
+	secs = mdas_now_ms() / 1000;
+	if (rc == 0) {
+		int y, mo, d, h, mi, s;
+		if (sscanf(last, "%4d%2d%2dT%2d%2d%2dZ", &y, &mo, &d, &h, &mi, &s) == 6)
+			last_secs = mdas_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
+			    h * 3600 + mi * 60 + s;
+	}
+	if (secs < last_secs)
+		secs = last_secs;
+	counter++;
+	format_id(id, secs, counter);
+	/* A wider counter in the same second would sort before the last ID. */
+	if (rc == 0 && strcmp(id, last) <= 0)
+		format_id(id, last_secs + 1, counter);
+	len = snprintf(line, sizeof(line), "%" PRIu64 " %s\n", counter, id);
+	rc = mdas_write_file_atomic(path, line, (size_t)len, err);
+	if (rc == 0 && counter_out != NULL)
+		*counter_out = counter;
+out:
+	mdas_lock_release(fd);
+	return rc < 0 ? -1 : 0;
+}
+
+int
+mdas_runid_current(const char *state_dir, char *id, struct mdas_error *err)
+{
+	char path[4096];
+	uint64_t counter;
+
+	snprintf(path, sizeof(path), "%s/" COUNTER_FILE, state_dir);
+	return read_state(path, &counter, id, err);
+}
+
+int
+mdas_runid_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 64 && strspn(s,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}

@@ -1,0 +1,73 @@
+/* Unit tests for atomic files, stale temporaries and locks. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "tap.h"
+
+static int
+exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0;
+}
+
+int
+main(void)
+{
+	char dir[] = "/tmp/mdas-fsutil-XXXXXX", path[512], stale[512], deep[512];
+	struct mdas_atomic *a;
+	struct mdas_error err;
+	int fd, fd2;
+	FILE *fp;
+
+	tap_plan(14);
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(path, sizeof(path), "%s/out.csv", dir);
+
+	a = mdas_atomic_open(path, &err);
+	tap_ok(a != NULL, "temporary created");
+	fputs("a,b\n", mdas_atomic_fp(a));
+	tap_ok(!exists(path), "nothing under the final name while writing");
+	tap_ok(exists(mdas_atomic_tmp_path(a)), "temporary exists");
+	tap_is_int(mdas_atomic_commit(a, 0, &err), 0, "commit");
+	tap_ok(exists(path), "final file present after commit");
+
+	a = mdas_atomic_open(path, &err);
+	fputs("other\n", mdas_atomic_fp(a));
+	tap_is_int(mdas_atomic_commit(a, 0, &err), -1, "no overwrite without permission");
+	tap_is_int(err.errnum, EEXIST, "EEXIST reported");
+	fp = fopen(path, "r");
+	fgets(stale, sizeof(stale), fp);
+	fclose(fp);
+	tap_is_str(stale, "a,b\n", "existing file untouched");
+
+	a = mdas_atomic_open(path, &err);
+	mdas_atomic_abort(a);
+	tap_is_int(mdas_remove_stale_temps(dir, &err), 0, "abort left no temporary");
+
+	/* PID 2^22+1 is above Linux's pid_max default: no such process. */
+	snprintf(stale, sizeof(stale), "%s/.out.csv.tmp.4194305.abcdef", dir);
+	fclose(fopen(stale, "w"));
+	tap_is_int(mdas_remove_stale_temps(dir, &err), 1, "stale temporary of a dead writer removed");
+
+	snprintf(deep, sizeof(deep), "%s/a/b/c", dir);
+	tap_is_int(mdas_mkdir_p(deep, 0777, &err), 0, "mkdir -p");
+
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	fd = mdas_lock_acquire(path, 0, &err);
+	tap_ok(fd >= 0, "lock taken");
+	fd2 = mdas_lock_acquire(path, 0, &err);
+	tap_ok(fd2 < 0 && err.errnum == EWOULDBLOCK, "second lock refused at once");
+	mdas_lock_release(fd);
+	fd2 = mdas_lock_acquire(path, 0, &err);
+	tap_ok(fd2 >= 0, "lock free after release");
+	mdas_lock_release(fd2);
+	return tap_done();
+}
