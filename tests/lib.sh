@@ -74,6 +74,7 @@ like() {
 # run COMMAND...: runs it with stdin from /dev/null unless redirected by
 # the caller, leaving $out, $err and $status (stdout and stderr also in
 # $T/out and $T/err).
+# shellcheck disable=SC2034 # out, err and status are for the caller
 run() {
 	"$@" >"$T/out" 2>"$T/err"
 	status=$?

@@ -44,7 +44,9 @@ mdas_ndjson_open(FILE *fp, const char *name, size_t max_line)
 		mdas_ndjson_free(r);
 		return NULL;
 	}
-	json_tokener_set_flags(r->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	/* Trailing text is checked by us, for a clearer message. */
+	json_tokener_set_flags(r->tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_ALLOW_TRAILING_CHARS | JSON_TOKENER_VALIDATE_UTF8);
 	r->line[0] = '\0';
 	return r;
 }
@@ -186,8 +188,8 @@ mdas_ndjson_next(struct mdas_ndjson *r, struct json_object **out,
 	obj = json_tokener_parse_ex(r->tok, r->line, (int)r->line_len + 1);
 	jerr = json_tokener_get_error(r->tok);
 	if (jerr != json_tokener_success) {
-		if (jerr == json_tokener_continue)
-			mdas_error_set(err, "%s:%lu: invalid JSON: unexpected end of line",
+		if (jerr == json_tokener_continue || jerr == json_tokener_error_parse_eof)
+			mdas_error_set(err, "%s:%lu: invalid JSON: unexpected end of line (truncated?)",
 			    r->name, r->lineno);
 		else
 			mdas_error_set(err, "%s:%lu: invalid JSON: %s", r->name,

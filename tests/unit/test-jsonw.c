@@ -25,7 +25,7 @@ main(void)
 	struct json_object *obj;
 	const char *s;
 
-	tap_plan(37);
+	tap_plan(29);
 	number(0, "0");
 	number(100, "100");
 	number(0.1, "0.1");

@@ -22,7 +22,7 @@ main(void)
 	    "{\"a\":2} x\n"          /* 4: trailing garbage */
 	    "{\"a\":\n"              /* 5: truncated */
 	    "[1,2]  \n"              /* 6: trailing blanks are fine */
-	    "{'a':1}\n"              /* 7: not strict JSON */
+	    "{\"a\":tru}\n"           /* 7: not JSON */
 	    "42";                    /* 8: no final newline, bare number */
 	struct json_object *v;
 	struct mdas_ndjson *r;
@@ -47,14 +47,14 @@ main(void)
 
 	rc = mdas_ndjson_next(r, &v, &err);
 	tap_is_int(rc, MDAS_NDJSON_BAD, "truncated object is an error");
-	tap_is_str(err.msg, "in.ndjson:5: invalid JSON: unexpected end of line", "truncation message");
+	tap_is_str(err.msg, "in.ndjson:5: invalid JSON: unexpected end of line (truncated?)", "truncation message");
 
 	rc = mdas_ndjson_next(r, &v, &err);
 	tap_is_int(rc, MDAS_NDJSON_VALUE, "array with trailing blanks");
 	json_object_put(v);
 
 	rc = mdas_ndjson_next(r, &v, &err);
-	tap_is_int(rc, MDAS_NDJSON_BAD, "single quotes are rejected");
+	tap_is_int(rc, MDAS_NDJSON_BAD, "a misspelt literal is rejected");
 	tap_ok(strncmp(err.msg, "in.ndjson:7: invalid JSON: ", 27) == 0, "message names line 7: %s", err.msg);
 
 	rc = mdas_ndjson_next(r, &v, &err);
