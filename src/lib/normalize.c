@@ -1,0 +1,1170 @@
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonw.h"
+#include "normalize.h"
+#include "record.h"
+#include "series.h"
+#include "timeutil.h"
+
+/* Latest instant a record may carry: 9999-12-31T23:59:59.999Z. */
+#define TS_MAX_MS INT64_C(253402300799999)
+
+struct mdas_normalizer {
+	struct mdas_normalize_opts opts;
+	FILE *out;
+	mdas_reject_fn reject;
+	void *arg;
+	struct mdas_jsonw *w;
+	struct mdas_series_table *series;
+	struct mdas_record *scratch;
+	struct mdas_normalize_stats stats;
+
+	/* Sort buffer for the bars of one envelope (reused). */
+	struct tsidx { int64_t ts; size_t idx; } *order;
+	size_t order_cap;
+
+	int failed;             /* a write failed: errno in failed_errno */
+	int failed_errno;
+	int stop;               /* the reject callback asked to stop */
+};
+
+/* What the current envelope is: everything records and messages need. */
+struct env {
+	const char *input;
+	unsigned long lineno;
+	const char *line;
+	size_t len;
+	const char *source, *endpoint, *kind, *symbol, *interval, *fetched_at;
+	/* Per-envelope instrument facts. */
+	const char *asset_class, *currency, *exchange, *tz;
+	int shift;              /* minor-unit prices: divide by 10^shift */
+	/* session_date cache: the UTC day last converted and its offset. */
+	int64_t tz_day;
+	long tz_off;
+	int tz_day_ok;
+};
+
+int
+mdas_missing_parse(const char *s)
+{
+	if (strcmp(s, "ffill") == 0)
+		return MDAS_MISSING_FFILL;
+	if (strcmp(s, "drop") == 0)
+		return MDAS_MISSING_DROP;
+	if (strcmp(s, "keep") == 0)
+		return MDAS_MISSING_KEEP;
+	return -1;
+}
+
+struct mdas_normalizer *
+mdas_normalizer_new(const struct mdas_normalize_opts *o, FILE *out,
+    mdas_reject_fn reject, void *arg)
+{
+	struct mdas_normalizer *n;
+
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return NULL;
+	n->opts = *o;
+	n->out = out;
+	n->reject = reject;
+	n->arg = arg;
+	n->w = mdas_jsonw_new();
+	n->series = mdas_series_table_new(o->window);
+	n->scratch = malloc(sizeof(*n->scratch));
+	if (n->w == NULL || n->series == NULL || n->scratch == NULL) {
+		mdas_normalizer_free(n);
+		return NULL;
+	}
+	return n;
+}
+
+void
+mdas_normalizer_free(struct mdas_normalizer *n)
+{
+	if (n == NULL)
+		return;
+	mdas_jsonw_free(n->w);
+	mdas_series_table_free(n->series);
+	free(n->scratch);
+	free(n->order);
+	free(n);
+}
+
+const struct mdas_normalize_stats *
+mdas_normalizer_stats(const struct mdas_normalizer *n)
+{
+	return &n->stats;
+}
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static struct json_object *
+get(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (o == NULL || !json_object_is_type(o, json_type_object))
+		return NULL;
+	return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static const char *
+get_str(struct json_object *o, const char *key)
+{
+	struct json_object *v = get(o, key);
+
+	if (v == NULL || !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) == 0)
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static struct json_object *
+get_index(struct json_object *a, size_t i)
+{
+	if (a == NULL || !json_object_is_type(a, json_type_array) ||
+	    i >= json_object_array_length(a))
+		return NULL;
+	return json_object_array_get_idx(a, i);
+}
+
+static int
+do_reject(struct mdas_normalizer *n, const struct env *e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+do_reject(struct mdas_normalizer *n, const struct env *e, const char *fmt, ...)
+{
+	struct mdas_reject rj;
+	char reason[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	n->stats.rejected++;
+	rj.input = e->input;
+	rj.line = e->lineno;
+	rj.symbol = e->symbol;
+	rj.reason = reason;
+	rj.text = e->line;
+	rj.text_len = e->len;
+	if (n->reject != NULL && n->reject(n->arg, &rj) != 0)
+		n->stop = 1;
+	return n->stop ? MDAS_NORM_STOP : MDAS_NORM_OK;
+}
+
+static void
+write_line(struct mdas_normalizer *n)
+{
+	if (mdas_jsonw_write_line(n->w, n->out) < 0 && !n->failed) {
+		n->failed = 1;
+		n->failed_errno = errno;
+	}
+}
+
+static void
+write_record(struct mdas_normalizer *n, const struct mdas_record *r)
+{
+	mdas_record_write(n->w, r);
+	write_line(n);
+	if (r->type == MDAS_REC_QUOTE || r->type == MDAS_REC_BAR)
+		n->stats.records++;
+	else
+		n->stats.events++;
+}
+
+/* A payload it cannot use: an error record in the stream, and a
+ * rejection. */
+static int
+envelope_error(struct mdas_normalizer *n, const struct env *e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+envelope_error(struct mdas_normalizer *n, const struct env *e, const char *fmt, ...)
+{
+	char reason[512], where[512];
+	struct mdas_jsonw *w = n->w;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	snprintf(where, sizeof(where), "%s:%lu", e->input, e->lineno);
+	mdas_jsonw_begin_object(w);
+	mdas_jsonw_key(w, "type");
+	mdas_jsonw_string(w, "error");
+	mdas_jsonw_key(w, "stage");
+	mdas_jsonw_string(w, "normalize");
+	mdas_jsonw_key(w, "source");
+	mdas_jsonw_string(w, e->source);
+	mdas_jsonw_key(w, "endpoint");
+	mdas_jsonw_string(w, e->endpoint);
+	mdas_jsonw_key(w, "symbol");
+	mdas_jsonw_string(w, e->symbol);
+	mdas_jsonw_key(w, "input");
+	mdas_jsonw_string(w, where);
+	mdas_jsonw_key(w, "message");
+	mdas_jsonw_string(w, reason);
+	mdas_jsonw_key(w, "retryable");
+	mdas_jsonw_bool(w, 0);
+	mdas_jsonw_key(w, "run_id");
+	mdas_jsonw_string(w, n->opts.run_id);
+	mdas_jsonw_key(w, "fetched_at");
+	mdas_jsonw_string(w, e->fetched_at);
+	mdas_jsonw_end_object(w);
+	write_line(n);
+	return do_reject(n, e, "%s", reason);
+}
+
+/* Minor-unit currencies are converted to their major unit: prices are
+ * divided by 100 (exactly, on the decimal text) and the currency becomes
+ * the ISO 4217 code.  One rule for every price field, so a record never
+ * mixes units. */
+static const char *
+major_currency(const char *cur, int *shift)
+{
+	static const struct { const char *minor, *major; } tab[] = {
+		{ "GBp", "GBP" }, { "GBX", "GBP" }, { "ZAc", "ZAR" },
+		{ "ZAC", "ZAR" }, { "ILA", "ILS" },
+	};
+	size_t i;
+
+	*shift = 0;
+	if (cur == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (strcmp(cur, tab[i].minor) == 0) {
+			*shift = 2;
+			return tab[i].major;
+		}
+	return cur;
+}
+
+static const char *
+asset_class(const char *quote_type, char *buf, size_t size)
+{
+	static const struct { const char *yahoo, *ours; } tab[] = {
+		{ "EQUITY", "equity" }, { "ETF", "etf" }, { "INDEX", "index" },
+		{ "CURRENCY", "fx" }, { "FUTURE", "future" },
+		{ "CRYPTOCURRENCY", "crypto" }, { "MUTUALFUND", "fund" },
+	};
+	size_t i;
+
+	if (quote_type == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (strcmp(quote_type, tab[i].yahoo) == 0)
+			return tab[i].ours;
+	for (i = 0; quote_type[i] != '\0' && i + 1 < size; i++)
+		buf[i] = (char)(quote_type[i] >= 'A' && quote_type[i] <= 'Z' ?
+		    quote_type[i] - 'A' + 'a' : quote_type[i]);
+	buf[i] = '\0';
+	return buf;
+}
+
+/* The quote asset of a Binance symbol, from the longest known suffix. */
+static const char *
+binance_quote_asset(const char *symbol)
+{
+	static const char *const assets[] = {
+		"FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDP", "EURI", "AEUR",
+		"BIDR", "IDRT", "BVND", "DAI", "PAX", "UST", "BTC", "ETH", "BNB",
+		"XRP", "TRX", "DOGE", "DOT", "SOL", "EUR", "GBP", "TRY", "AUD",
+		"BRL", "RUB", "UAH", "ZAR", "NGN", "PLN", "RON", "ARS", "JPY",
+		"MXN", "COP", "CZK", "IDR", "VAI",
+	};
+	size_t i, len = strlen(symbol), best_len = 0;
+	const char *best = NULL;
+
+	for (i = 0; i < sizeof(assets) / sizeof(assets[0]); i++) {
+		size_t al = strlen(assets[i]);
+
+		if (al < len && al > best_len &&
+		    strcmp(symbol + len - al, assets[i]) == 0) {
+			best = assets[i];
+			best_len = al;
+		}
+	}
+	return best;
+}
+
+/* session_date: the date in the exchange's zone.  The offset is looked
+ * up once per UTC day and envelope (mdas_tz_localtime caches per zone),
+ * and the date is computed from it, so no zone switch per record. */
+static void
+set_session_date(struct env *e, struct mdas_record *r)
+{
+	char buf[16];
+	int64_t day, y, local;
+	unsigned m, d;
+	struct tm tm;
+
+	if (e->tz == NULL || !r->has_ts)
+		return;
+	day = r->ts_ms >= 0 ? r->ts_ms / 86400000 : -1;
+	if (!e->tz_day_ok || day != e->tz_day) {
+		if (mdas_tz_localtime(e->tz, r->ts_ms, &tm, &e->tz_off, NULL) < 0)
+			return;
+		/* A day with a zone transition is never cached. */
+		if (mdas_tz_localtime(e->tz, day * 86400000 + 86399999, &tm,
+		    &e->tz_off, NULL) == 0) {
+			long off_start;
+
+			mdas_tz_localtime(e->tz, day * 86400000, &tm, &off_start, NULL);
+			if (off_start == e->tz_off) {
+				e->tz_day = day;
+				e->tz_day_ok = 1;
+			} else {
+				e->tz_day_ok = 0;
+				mdas_tz_localtime(e->tz, r->ts_ms, &tm, &e->tz_off, NULL);
+			}
+		}
+	}
+	local = r->ts_ms + (int64_t)e->tz_off * 1000;
+	local = local >= 0 ? local / 86400000 : -((-local + 86399999) / 86400000);
+	mdas_civil_from_days(local, &y, &m, &d);
+	if (y < 0 || y > 9999)
+		return;
+	snprintf(buf, sizeof(buf), "%04d-%02u-%02u", (int)y, m, d);
+	mdas_record_set_str(r, MDAS_S_SESSION_DATE, buf);
+}
+
+static void
+base(struct mdas_normalizer *n, struct env *e, struct mdas_record *r,
+    enum mdas_record_type type)
+{
+	mdas_record_init(r, type);
+	mdas_record_set_str(r, MDAS_S_SOURCE, e->source);
+	mdas_record_set_str(r, MDAS_S_SYMBOL, e->symbol);
+	mdas_record_set_str(r, MDAS_S_ASSET_CLASS, e->asset_class);
+	mdas_record_set_str(r, MDAS_S_CURRENCY, e->currency);
+	mdas_record_set_str(r, MDAS_S_EXCHANGE, e->exchange);
+	mdas_record_set_str(r, MDAS_S_EXCHANGE_TZ, e->tz);
+	if (type == MDAS_REC_BAR)
+		mdas_record_set_str(r, MDAS_S_INTERVAL, e->interval);
+	mdas_record_set_str(r, MDAS_S_RUN_ID, n->opts.run_id);
+	mdas_record_set_str(r, MDAS_S_FETCHED_AT, e->fetched_at);
+}
+
+static const char *const num_label[MDAS_N_COUNT] = {
+	"open", "high", "low", "close", "adj_close", "volume", "quote_volume",
+	"bid", "ask", "bid_size", "ask_size", "prev_close", "mid", "spread",
+	"spread_bps", "change", "change_pct", "log_return", "range_vol",
+	"rolling_vol", "amount", "numerator", "denominator",
+};
+
+/* Reads one number; on failure writes the reason into why. */
+static int
+take(struct mdas_record *r, enum mdas_rec_num which, struct json_object *v,
+    int decimal_strings, int shift, const char *name, char *why, size_t whysize)
+{
+	switch (mdas_record_set_json(r, which, v, decimal_strings, shift)) {
+	case MDAS_NUM_OK:
+	case MDAS_NUM_NULL:
+		return 0;
+	case MDAS_NUM_NOT_FINITE:
+		snprintf(why, whysize, "%s is not finite", name);
+		return -1;
+	default:
+		snprintf(why, whysize, "%s is not a number", name);
+		return -1;
+	}
+}
+
+/* Epoch seconds (Yahoo) or milliseconds (Binance) to ms, range-checked. */
+static int
+take_time(struct mdas_record *r, struct json_object *v, int64_t scale,
+    const char *name, char *why, size_t whysize)
+{
+	int64_t t;
+
+	if (v == NULL || json_object_is_type(v, json_type_null)) {
+		snprintf(why, whysize, "no %s", name);
+		return -1;
+	}
+	if (json_object_is_type(v, json_type_int))
+		t = json_object_get_int64(v);
+	else if (json_object_is_type(v, json_type_double) &&
+	    json_object_get_double(v) == floor(json_object_get_double(v)) &&
+	    fabs(json_object_get_double(v)) < 1e15)
+		t = (int64_t)json_object_get_double(v);
+	else {
+		snprintf(why, whysize, "%s is not a number", name);
+		return -1;
+	}
+	if (t < 0 || t > TS_MAX_MS / scale) {
+		snprintf(why, whysize, "impossible timestamp %s %" PRId64, name, t);
+		return -1;
+	}
+	r->ts_ms = t * scale;
+	r->has_ts = 1;
+	return 0;
+}
+
+static void
+num_text(const struct mdas_record *r, enum mdas_rec_num i, char *buf)
+{
+	if (r->num[i].len > 0) {
+		memcpy(buf, r->arena + r->num[i].off, r->num[i].len);
+		buf[r->num[i].len] = '\0';
+	} else
+		mdas_format_double(r->num[i].v, buf);
+}
+
+/* The checks every quote and bar passes before it is written. */
+static int
+validate(const struct mdas_record *r, char *why, size_t whysize)
+{
+	static const enum mdas_rec_num nonneg[] = {
+		MDAS_N_OPEN, MDAS_N_HIGH, MDAS_N_LOW, MDAS_N_CLOSE, MDAS_N_ADJ_CLOSE,
+		MDAS_N_VOLUME, MDAS_N_QUOTE_VOLUME, MDAS_N_BID, MDAS_N_ASK,
+		MDAS_N_BID_SIZE, MDAS_N_ASK_SIZE, MDAS_N_PREV_CLOSE,
+	};
+	char a[MDAS_NUMBER_MAX + MDAS_DECIMAL_MAX], b[MDAS_NUMBER_MAX + MDAS_DECIMAL_MAX];
+	char c[MDAS_NUMBER_MAX + MDAS_DECIMAL_MAX];
+	double hi = r->num[MDAS_N_HIGH].v, lo = r->num[MDAS_N_LOW].v;
+	double cl = r->num[MDAS_N_CLOSE].v, tol;
+	size_t i;
+
+	if (r->overflow) {
+		snprintf(why, whysize, "record too large");
+		return -1;
+	}
+	for (i = 0; i < sizeof(nonneg) / sizeof(nonneg[0]); i++)
+		if (r->num[nonneg[i]].v < 0) {
+			num_text(r, nonneg[i], a);
+			snprintf(why, whysize, "%s is negative (%s)", num_label[nonneg[i]], a);
+			return -1;
+		}
+	if (!isnan(hi) && !isnan(lo) && hi < lo) {
+		num_text(r, MDAS_N_HIGH, a);
+		num_text(r, MDAS_N_LOW, b);
+		snprintf(why, whysize, "high %s is below low %s", a, b);
+		return -1;
+	}
+	/* "Beyond rounding": Yahoo prices are float32 values printed as
+	 * doubles, good to about 7 digits. */
+	tol = 1e-6 * (isnan(hi) ? fabs(cl) : fabs(hi));
+	if (!isnan(cl) && ((!isnan(lo) && cl < lo - tol) || (!isnan(hi) && cl > hi + tol))) {
+		num_text(r, MDAS_N_CLOSE, a);
+		num_text(r, MDAS_N_LOW, b);
+		num_text(r, MDAS_N_HIGH, c);
+		snprintf(why, whysize, "close %s is outside low %s .. high %s", a, b, c);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+emit_quote(struct mdas_normalizer *n, struct env *e, struct mdas_record *r,
+    const char *why)
+{
+	char reason[600];
+
+	if (why == NULL && validate(r, reason, sizeof(reason)) == 0) {
+		set_session_date(e, r);
+		mdas_record_derive(r);
+		write_record(n, r);
+		return MDAS_NORM_OK;
+	}
+	return do_reject(n, e, "%s", why != NULL ? why : reason);
+}
+
+/* ---- bars: ordering, duplicates, hold-back --------------------------- */
+
+struct bar_source {
+	/* Fills r (already based) from bar idx; returns -1 with a reason. */
+	int (*build)(struct mdas_normalizer *n, struct env *e, void *ctx,
+	    size_t idx, struct mdas_record *r, char *why, size_t whysize);
+	/* The bar's time in ms; -1 with a reason. */
+	int (*time)(void *ctx, size_t idx, int64_t *ms, char *why, size_t whysize);
+	void *ctx;
+	size_t count;
+};
+
+static int
+is_null_bar(const struct mdas_record *r)
+{
+	return isnan(r->num[MDAS_N_OPEN].v) && isnan(r->num[MDAS_N_HIGH].v) &&
+	    isnan(r->num[MDAS_N_LOW].v) && isnan(r->num[MDAS_N_CLOSE].v) &&
+	    isnan(r->num[MDAS_N_VOLUME].v);
+}
+
+/* Writes a bar of series s in order: missing-data policy, then the
+ * series metrics. */
+static void
+emit_bar(struct mdas_normalizer *n, struct mdas_series *s, struct mdas_record *r)
+{
+	if (is_null_bar(r)) {
+		switch (n->opts.missing) {
+		case MDAS_MISSING_DROP:
+			n->stats.dropped++;
+			s->has_written = 1;
+			s->last_written_ts = r->ts_ms;
+			return;
+		case MDAS_MISSING_FFILL:
+			if (mdas_series_ffill(s, r) == 0)
+				n->stats.filled++;
+			else
+				n->stats.unfilled++;
+			break;
+		case MDAS_MISSING_KEEP:
+			break;
+		}
+	}
+	mdas_series_complete(n->series, s, r);
+	write_record(n, r);
+}
+
+static int
+cmp_tsidx(const void *a, const void *b)
+{
+	const struct tsidx *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int
+process_bars(struct mdas_normalizer *n, struct env *e, struct mdas_series *s,
+    const struct bar_source *src)
+{
+	char why[600], iso[MDAS_ISO_MAX];
+	size_t i, m = 0;
+	int sorted = 1;
+
+	if (src->count > n->order_cap) {
+		struct tsidx *o = realloc(n->order, src->count * sizeof(*o));
+
+		if (o == NULL) {
+			n->failed = 1;
+			n->failed_errno = ENOMEM;
+			return MDAS_NORM_FAIL;
+		}
+		n->order = o;
+		n->order_cap = src->count;
+	}
+	for (i = 0; i < src->count; i++) {
+		int64_t ts;
+
+		if (src->time(src->ctx, i, &ts, why, sizeof(why)) < 0) {
+			if (do_reject(n, e, "bar %zu: %s", i, why) != MDAS_NORM_OK)
+				return MDAS_NORM_STOP;
+			continue;
+		}
+		if (m > 0 && ts <= n->order[m - 1].ts)
+			sorted = 0;
+		n->order[m].ts = ts;
+		n->order[m].idx = i;
+		m++;
+	}
+	if (!sorted)
+		qsort(n->order, m, sizeof(*n->order), cmp_tsidx);
+
+	for (i = 0; i < m; i++) {
+		struct mdas_record *r = n->scratch;
+		int64_t ts = n->order[i].ts;
+
+		/* Of bars with the same time, the last one sent wins. */
+		if (i + 1 < m && n->order[i + 1].ts == ts) {
+			n->stats.duplicates++;
+			continue;
+		}
+		if (s->has_written && ts <= s->last_written_ts) {
+			n->stats.stale++;
+			continue;
+		}
+		base(n, e, r, MDAS_REC_BAR);
+		r->ts_ms = ts;
+		r->has_ts = 1;
+		if (src->build(n, e, src->ctx, n->order[i].idx, r, why, sizeof(why)) < 0 ||
+		    validate(r, why, sizeof(why)) < 0) {
+			mdas_format_iso_ms(ts, iso);
+			if (do_reject(n, e, "bar %s: %s", iso, why) != MDAS_NORM_OK)
+				return MDAS_NORM_STOP;
+			continue;
+		}
+		set_session_date(e, r);
+		if (s->held == NULL || !s->held_set) {
+			/* Hold r; the old held buffer becomes the scratch. */
+			struct mdas_record *old = s->held;
+
+			s->held = r;
+			s->held_set = 1;
+			n->scratch = old != NULL ? old : malloc(sizeof(*n->scratch));
+			if (n->scratch == NULL) {
+				n->failed = 1;
+				n->failed_errno = ENOMEM;
+				return MDAS_NORM_FAIL;
+			}
+		} else if (s->held->ts_ms == ts) {
+			struct mdas_record *old = s->held;
+
+			n->stats.duplicates++;
+			s->held = r;
+			n->scratch = old;
+		} else if (s->held->ts_ms < ts) {
+			struct mdas_record *old = s->held;
+
+			emit_bar(n, s, old);
+			s->held = r;
+			n->scratch = old;
+		} else
+			emit_bar(n, s, r);
+	}
+	return MDAS_NORM_OK;
+}
+
+static int
+flush_held(struct mdas_normalizer *n, struct mdas_series *s)
+{
+	if (s->held != NULL && s->held_set) {
+		s->held_set = 0;
+		emit_bar(n, s, s->held);
+	}
+	return n->failed ? MDAS_NORM_FAIL : MDAS_NORM_OK;
+}
+
+int
+mdas_normalizer_finish(struct mdas_normalizer *n, struct mdas_error *err)
+{
+	struct mdas_series *s;
+	size_t i;
+
+	for (i = 0; (s = mdas_series_nth(n->series, i)) != NULL; i++)
+		flush_held(n, s);
+	if (fflush(n->out) != 0 && !n->failed) {
+		n->failed = 1;
+		n->failed_errno = errno;
+	}
+	if (n->failed) {
+		mdas_error_errno(err, n->failed_errno, "write error");
+		return MDAS_NORM_FAIL;
+	}
+	return MDAS_NORM_OK;
+}
+
+/* ---- Yahoo chart --------------------------------------------------- */
+
+struct chart_ctx {
+	struct json_object *ts, *open, *high, *low, *close, *volume, *adj;
+};
+
+static int
+chart_time(void *ctx, size_t idx, int64_t *ms, char *why, size_t whysize)
+{
+	struct chart_ctx *c = ctx;
+	struct mdas_record r;
+
+	r.has_ts = 0;
+	if (take_time(&r, json_object_array_get_idx(c->ts, idx), 1000,
+	    "timestamp", why, whysize) < 0)
+		return -1;
+	*ms = r.ts_ms;
+	return 0;
+}
+
+static int
+chart_build(struct mdas_normalizer *n, struct env *e, void *ctx, size_t idx,
+    struct mdas_record *r, char *why, size_t whysize)
+{
+	struct chart_ctx *c = ctx;
+
+	(void)n;
+	if (take(r, MDAS_N_OPEN, get_index(c->open, idx), 0, e->shift, "open", why, whysize) < 0 ||
+	    take(r, MDAS_N_HIGH, get_index(c->high, idx), 0, e->shift, "high", why, whysize) < 0 ||
+	    take(r, MDAS_N_LOW, get_index(c->low, idx), 0, e->shift, "low", why, whysize) < 0 ||
+	    take(r, MDAS_N_CLOSE, get_index(c->close, idx), 0, e->shift, "close", why, whysize) < 0 ||
+	    take(r, MDAS_N_VOLUME, get_index(c->volume, idx), 0, 0, "volume", why, whysize) < 0)
+		return -1;
+	if (c->adj != NULL &&
+	    take(r, MDAS_N_ADJ_CLOSE, get_index(c->adj, idx), 0, e->shift, "adj_close", why, whysize) < 0)
+		return -1;
+	return 0;
+}
+
+/* Checks that indicator array `name` is absent-or-array of length n. */
+static int
+chart_array(struct mdas_normalizer *n, struct env *e, struct json_object *q,
+    const char *name, size_t count, struct json_object **out)
+{
+	struct json_object *a = get(q, name);
+
+	*out = NULL;
+	if (a == NULL || json_object_is_type(a, json_type_null)) {
+		if (count == 0)
+			return 0;
+		return envelope_error(n, e, "chart: indicators have no %s", name) == MDAS_NORM_OK ? 1 : -1;
+	}
+	if (!json_object_is_type(a, json_type_array) ||
+	    json_object_array_length(a) != count)
+		return envelope_error(n, e, "chart: %s has %zu values for %zu timestamps", name,
+		    json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0,
+		    count) == MDAS_NORM_OK ? 1 : -1;
+	*out = a;
+	return 0;
+}
+
+struct event_item {
+	int64_t ts;
+	int split;
+	struct json_object *obj;
+};
+
+static int
+cmp_event(const void *a, const void *b)
+{
+	const struct event_item *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->split - y->split;
+}
+
+static int
+chart_events(struct mdas_normalizer *n, struct env *e, struct mdas_series *s,
+    struct json_object *events)
+{
+	struct json_object *kinds[2] = { get(events, "dividends"), get(events, "splits") };
+	struct event_item *items = NULL;
+	size_t count = 0, cap = 0, i;
+	char why[600];
+	int k, rc = MDAS_NORM_OK;
+
+	for (k = 0; k < 2; k++) {
+		if (kinds[k] == NULL || !json_object_is_type(kinds[k], json_type_object))
+			continue;
+		json_object_object_foreach(kinds[k], key, val) {
+			struct mdas_record t;
+			struct event_item *p;
+
+			(void)key;
+			t.has_ts = 0;
+			if (take_time(&t, get(val, "date"), 1000, "date", why, sizeof(why)) < 0) {
+				if (do_reject(n, e, "%s %s: %s", k ? "split" : "dividend", key,
+				    why) != MDAS_NORM_OK) {
+					free(items);
+					return MDAS_NORM_STOP;
+				}
+				continue;
+			}
+			if (count == cap) {
+				cap = cap ? cap * 2 : 16;
+				if ((p = realloc(items, cap * sizeof(*items))) == NULL) {
+					free(items);
+					n->failed = 1;
+					n->failed_errno = ENOMEM;
+					return MDAS_NORM_FAIL;
+				}
+				items = p;
+			}
+			items[count].ts = t.ts_ms;
+			items[count].split = k;
+			items[count].obj = val;
+			count++;
+		}
+	}
+	qsort(items, count, sizeof(*items), cmp_event);
+	for (i = 0; i < count && rc == MDAS_NORM_OK; i++) {
+		struct mdas_record *r = n->scratch;
+		int split = items[i].split, bad = 0;
+		int64_t *last = split ? &s->last_split_ts : &s->last_dividend_ts;
+		int *has = split ? &s->has_split : &s->has_dividend;
+		char iso[MDAS_ISO_MAX];
+
+		if (*has && items[i].ts <= *last) {
+			n->stats.duplicates++;
+			continue;
+		}
+		base(n, e, r, split ? MDAS_REC_SPLIT : MDAS_REC_DIVIDEND);
+		r->ts_ms = items[i].ts;
+		r->has_ts = 1;
+		if (split) {
+			bad = take(r, MDAS_N_NUMERATOR, get(items[i].obj, "numerator"), 0, 0,
+			    "numerator", why, sizeof(why)) < 0 ||
+			    take(r, MDAS_N_DENOMINATOR, get(items[i].obj, "denominator"), 0, 0,
+			    "denominator", why, sizeof(why)) < 0;
+			if (!bad && !(r->num[MDAS_N_NUMERATOR].v > 0 &&
+			    r->num[MDAS_N_DENOMINATOR].v > 0)) {
+				snprintf(why, sizeof(why), "numerator and denominator must be > 0");
+				bad = 1;
+			}
+		} else {
+			bad = take(r, MDAS_N_AMOUNT, get(items[i].obj, "amount"), 0, e->shift,
+			    "amount", why, sizeof(why)) < 0;
+			if (!bad && !(r->num[MDAS_N_AMOUNT].v >= 0)) {
+				snprintf(why, sizeof(why), "amount is %s",
+				    isnan(r->num[MDAS_N_AMOUNT].v) ? "missing" : "negative");
+				bad = 1;
+			}
+		}
+		if (bad) {
+			mdas_format_iso_ms(items[i].ts, iso);
+			rc = do_reject(n, e, "%s %s: %s", split ? "split" : "dividend", iso, why);
+			continue;
+		}
+		set_session_date(e, r);
+		write_record(n, r);
+		*has = 1;
+		*last = items[i].ts;
+	}
+	free(items);
+	return rc;
+}
+
+static int
+yahoo_chart(struct mdas_normalizer *n, struct env *e, struct json_object *payload)
+{
+	struct json_object *chart = get(payload, "chart"), *result, *meta, *q, *err;
+	struct chart_ctx c;
+	struct bar_source src;
+	struct mdas_series *s;
+	struct mdas_error merr;
+	char why[600], acbuf[64];
+	size_t count = 0;
+	int rc;
+
+	result = get_index(get(chart, "result"), 0);
+	if (result == NULL) {
+		err = get(chart, "error");
+		if (get_str(err, "code") != NULL || get_str(err, "description") != NULL)
+			return envelope_error(n, e, "chart error: %s: %s",
+			    get_str(err, "code") ? get_str(err, "code") : "?",
+			    get_str(err, "description") ? get_str(err, "description") : "?");
+		return envelope_error(n, e, "chart: no result");
+	}
+	if ((meta = get(result, "meta")) == NULL)
+		return envelope_error(n, e, "chart: no meta");
+	e->tz = get_str(meta, "exchangeTimezoneName");
+	e->currency = major_currency(get_str(meta, "currency"), &e->shift);
+	e->exchange = get_str(meta, "fullExchangeName") ?
+	    get_str(meta, "fullExchangeName") : get_str(meta, "exchangeName");
+	e->asset_class = asset_class(get_str(meta, "instrumentType"), acbuf, sizeof(acbuf));
+	if (e->interval == NULL)
+		e->interval = get_str(meta, "dataGranularity");
+	if (e->tz != NULL && mdas_tz_localtime(e->tz, 0, &(struct tm){ 0 }, NULL, &merr) < 0)
+		return envelope_error(n, e, "exchangeTimezoneName %s", merr.msg);
+
+	if (e->kind != NULL && strcmp(e->kind, "quote") == 0) {
+		struct mdas_record *r = n->scratch;
+		const char *w = NULL;
+		struct json_object *pc = get(meta, "previousClose");
+
+		/* A quote from the chart's meta (mdas-fetch's fallback when the
+		 * crumb flow fails): no bid/ask, no open. */
+		base(n, e, r, MDAS_REC_QUOTE);
+		if (pc == NULL || json_object_is_type(pc, json_type_null))
+			pc = get(meta, "chartPreviousClose");
+		if (take_time(r, get(meta, "regularMarketTime"), 1000, "regularMarketTime", why, sizeof(why)) < 0 ||
+		    take(r, MDAS_N_CLOSE, get(meta, "regularMarketPrice"), 0, e->shift, "regularMarketPrice", why, sizeof(why)) < 0 ||
+		    take(r, MDAS_N_HIGH, get(meta, "regularMarketDayHigh"), 0, e->shift, "regularMarketDayHigh", why, sizeof(why)) < 0 ||
+		    take(r, MDAS_N_LOW, get(meta, "regularMarketDayLow"), 0, e->shift, "regularMarketDayLow", why, sizeof(why)) < 0 ||
+		    take(r, MDAS_N_VOLUME, get(meta, "regularMarketVolume"), 0, 0, "regularMarketVolume", why, sizeof(why)) < 0 ||
+		    take(r, MDAS_N_PREV_CLOSE, pc, 0, e->shift, "previousClose", why, sizeof(why)) < 0)
+			w = why;
+		return emit_quote(n, e, r, w);
+	}
+
+	memset(&c, 0, sizeof(c));
+	c.ts = get(result, "timestamp");
+	if (c.ts != NULL && !json_object_is_type(c.ts, json_type_null)) {
+		if (!json_object_is_type(c.ts, json_type_array))
+			return envelope_error(n, e, "chart: timestamp is not an array");
+		count = json_object_array_length(c.ts);
+	}
+	if (e->interval == NULL)
+		return envelope_error(n, e, "no interval");
+	q = get_index(get(get(result, "indicators"), "quote"), 0);
+	if ((rc = chart_array(n, e, q, "open", count, &c.open)) != 0 ||
+	    (rc = chart_array(n, e, q, "high", count, &c.high)) != 0 ||
+	    (rc = chart_array(n, e, q, "low", count, &c.low)) != 0 ||
+	    (rc = chart_array(n, e, q, "close", count, &c.close)) != 0 ||
+	    (rc = chart_array(n, e, q, "volume", count, &c.volume)) != 0)
+		return rc < 0 ? MDAS_NORM_STOP : MDAS_NORM_OK;
+	if (get(get(result, "indicators"), "adjclose") != NULL) {
+		struct json_object *aq = get_index(get(get(result, "indicators"), "adjclose"), 0);
+
+		if ((rc = chart_array(n, e, aq, "adjclose", count, &c.adj)) != 0)
+			return rc < 0 ? MDAS_NORM_STOP : MDAS_NORM_OK;
+	}
+	if ((s = mdas_series_get(n->series, e->source, e->symbol, e->interval, &merr)) == NULL) {
+		n->failed = 1;
+		n->failed_errno = merr.errnum;
+		return MDAS_NORM_FAIL;
+	}
+	src.build = chart_build;
+	src.time = chart_time;
+	src.ctx = &c;
+	src.count = count;
+	if ((rc = process_bars(n, e, s, &src)) != MDAS_NORM_OK)
+		return rc;
+	if (get(result, "events") != NULL)
+		return chart_events(n, e, s, get(result, "events"));
+	return MDAS_NORM_OK;
+}
+
+/* ---- Yahoo v7 quote ------------------------------------------------- */
+
+static int
+yahoo_quote(struct mdas_normalizer *n, struct env *e, struct json_object *p)
+{
+	struct mdas_record *r = n->scratch;
+	struct mdas_error merr;
+	const char *w = NULL;
+	char why[600], acbuf[64];
+
+	if (!json_object_is_type(p, json_type_object))
+		return envelope_error(n, e, "quote: payload is not an object");
+	e->tz = get_str(p, "exchangeTimezoneName");
+	e->currency = major_currency(get_str(p, "currency"), &e->shift);
+	e->exchange = get_str(p, "fullExchangeName") ?
+	    get_str(p, "fullExchangeName") : get_str(p, "exchange");
+	e->asset_class = asset_class(get_str(p, "quoteType"), acbuf, sizeof(acbuf));
+	if (e->tz != NULL && mdas_tz_localtime(e->tz, 0, &(struct tm){ 0 }, NULL, &merr) < 0)
+		return envelope_error(n, e, "exchangeTimezoneName %s", merr.msg);
+	base(n, e, r, MDAS_REC_QUOTE);
+	if (take_time(r, get(p, "regularMarketTime"), 1000, "regularMarketTime", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_CLOSE, get(p, "regularMarketPrice"), 0, e->shift, "regularMarketPrice", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_OPEN, get(p, "regularMarketOpen"), 0, e->shift, "regularMarketOpen", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_HIGH, get(p, "regularMarketDayHigh"), 0, e->shift, "regularMarketDayHigh", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_LOW, get(p, "regularMarketDayLow"), 0, e->shift, "regularMarketDayLow", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_VOLUME, get(p, "regularMarketVolume"), 0, 0, "regularMarketVolume", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_PREV_CLOSE, get(p, "regularMarketPreviousClose"), 0, e->shift, "regularMarketPreviousClose", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_BID, get(p, "bid"), 0, e->shift, "bid", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_ASK, get(p, "ask"), 0, e->shift, "ask", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_BID_SIZE, get(p, "bidSize"), 0, 0, "bidSize", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_ASK_SIZE, get(p, "askSize"), 0, 0, "askSize", why, sizeof(why)) < 0)
+		w = why;
+	return emit_quote(n, e, r, w);
+}
+
+/* ---- Binance --------------------------------------------------------- */
+
+static void
+binance_facts(struct env *e)
+{
+	e->exchange = "BINANCE";
+	e->tz = "UTC";
+	e->asset_class = "crypto";
+	e->currency = binance_quote_asset(e->symbol);
+	e->shift = 0;
+}
+
+/* A price of 0 means "no order on that side", not a free asset. */
+static void
+zero_book_side(struct mdas_record *r, enum mdas_rec_num px, enum mdas_rec_num qty)
+{
+	if (r->num[px].v == 0) {
+		mdas_record_set_null(r, px);
+		mdas_record_set_null(r, qty);
+	}
+}
+
+static int
+binance_ticker(struct mdas_normalizer *n, struct env *e, struct json_object *p)
+{
+	struct mdas_record *r = n->scratch;
+	struct json_object *cnt;
+	const char *w = NULL;
+	char why[600];
+
+	if (!json_object_is_type(p, json_type_object))
+		return envelope_error(n, e, "ticker24hr: payload is not an object");
+	binance_facts(e);
+	base(n, e, r, MDAS_REC_QUOTE);
+	if (take_time(r, get(p, "closeTime"), 1, "closeTime", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_CLOSE, get(p, "lastPrice"), 1, 0, "lastPrice", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_OPEN, get(p, "openPrice"), 1, 0, "openPrice", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_HIGH, get(p, "highPrice"), 1, 0, "highPrice", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_LOW, get(p, "lowPrice"), 1, 0, "lowPrice", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_VOLUME, get(p, "volume"), 1, 0, "volume", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_QUOTE_VOLUME, get(p, "quoteVolume"), 1, 0, "quoteVolume", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_PREV_CLOSE, get(p, "prevClosePrice"), 1, 0, "prevClosePrice", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_BID, get(p, "bidPrice"), 1, 0, "bidPrice", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_ASK, get(p, "askPrice"), 1, 0, "askPrice", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_BID_SIZE, get(p, "bidQty"), 1, 0, "bidQty", why, sizeof(why)) < 0 ||
+	    take(r, MDAS_N_ASK_SIZE, get(p, "askQty"), 1, 0, "askQty", why, sizeof(why)) < 0)
+		w = why;
+	zero_book_side(r, MDAS_N_BID, MDAS_N_BID_SIZE);
+	zero_book_side(r, MDAS_N_ASK, MDAS_N_ASK_SIZE);
+	if (w == NULL && (cnt = get(p, "count")) != NULL &&
+	    !json_object_is_type(cnt, json_type_null)) {
+		if (!json_object_is_type(cnt, json_type_int) || json_object_get_int64(cnt) < 0) {
+			snprintf(why, sizeof(why), "count is not a trade count");
+			w = why;
+		} else
+			r->trades = json_object_get_int64(cnt);
+	}
+	return emit_quote(n, e, r, w);
+}
+
+static int
+kline_time(void *ctx, size_t idx, int64_t *ms, char *why, size_t whysize)
+{
+	struct json_object *row = json_object_array_get_idx(ctx, idx);
+	struct mdas_record r;
+
+	if (!json_object_is_type(row, json_type_array) ||
+	    json_object_array_length(row) < 9) {
+		snprintf(why, whysize, "kline row is not an array of 12 values");
+		return -1;
+	}
+	r.has_ts = 0;
+	if (take_time(&r, json_object_array_get_idx(row, 0), 1, "open time", why, whysize) < 0)
+		return -1;
+	*ms = r.ts_ms;
+	return 0;
+}
+
+static int
+kline_build(struct mdas_normalizer *n, struct env *e, void *ctx, size_t idx,
+    struct mdas_record *r, char *why, size_t whysize)
+{
+	struct json_object *row = json_object_array_get_idx(ctx, idx), *t;
+
+	(void)n;
+	(void)e;
+	if (take(r, MDAS_N_OPEN, json_object_array_get_idx(row, 1), 1, 0, "open", why, whysize) < 0 ||
+	    take(r, MDAS_N_HIGH, json_object_array_get_idx(row, 2), 1, 0, "high", why, whysize) < 0 ||
+	    take(r, MDAS_N_LOW, json_object_array_get_idx(row, 3), 1, 0, "low", why, whysize) < 0 ||
+	    take(r, MDAS_N_CLOSE, json_object_array_get_idx(row, 4), 1, 0, "close", why, whysize) < 0 ||
+	    take(r, MDAS_N_VOLUME, json_object_array_get_idx(row, 5), 1, 0, "volume", why, whysize) < 0 ||
+	    take(r, MDAS_N_QUOTE_VOLUME, json_object_array_get_idx(row, 7), 1, 0, "quote volume", why, whysize) < 0)
+		return -1;
+	t = json_object_array_get_idx(row, 8);
+	if (json_object_is_type(t, json_type_int) && json_object_get_int64(t) >= 0)
+		r->trades = json_object_get_int64(t);
+	else if (t != NULL && !json_object_is_type(t, json_type_null)) {
+		snprintf(why, whysize, "trade count is not a number");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+binance_klines(struct mdas_normalizer *n, struct env *e, struct json_object *p)
+{
+	struct bar_source src;
+	struct mdas_series *s;
+	struct mdas_error merr;
+
+	if (!json_object_is_type(p, json_type_array))
+		return envelope_error(n, e, "klines: payload is not an array");
+	if (e->interval == NULL)
+		return envelope_error(n, e, "no interval");
+	binance_facts(e);
+	if ((s = mdas_series_get(n->series, e->source, e->symbol, e->interval, &merr)) == NULL) {
+		n->failed = 1;
+		n->failed_errno = merr.errnum;
+		return MDAS_NORM_FAIL;
+	}
+	src.build = kline_build;
+	src.time = kline_time;
+	src.ctx = p;
+	src.count = json_object_array_length(p);
+	return process_bars(n, e, s, &src);
+}
+
+/* ---- the stream ------------------------------------------------------ */
+
+int
+mdas_normalizer_bad_line(struct mdas_normalizer *n, const char *line,
+    size_t len, const char *input, unsigned long lineno, const char *reason)
+{
+	struct env e;
+
+	memset(&e, 0, sizeof(e));
+	e.input = input;
+	e.lineno = lineno;
+	e.line = line;
+	e.len = len;
+	return do_reject(n, &e, "%s", reason);
+}
+
+int
+mdas_normalizer_line(struct mdas_normalizer *n, struct json_object *v,
+    const char *line, size_t len, const char *input, unsigned long lineno,
+    struct mdas_error *err)
+{
+	struct json_object *payload;
+	struct env e;
+	const char *type;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	e.input = input;
+	e.lineno = lineno;
+	e.line = line;
+	e.len = len;
+	if (!json_object_is_type(v, json_type_object)) {
+		rc = do_reject(n, &e, "not an envelope (expected a JSON object)");
+		goto out;
+	}
+	if ((type = get_str(v, "type")) == NULL) {
+		rc = do_reject(n, &e, "not an envelope (no \"type\")");
+		goto out;
+	}
+	e.symbol = get_str(v, "symbol");
+	if (strcmp(type, "error") == 0) {
+		/* Fetch errors go on unchanged, byte for byte. */
+		mdas_jsonw_raw(n->w, line, len);
+		write_line(n);
+		n->stats.passed++;
+		rc = MDAS_NORM_OK;
+		goto out;
+	}
+	if (strcmp(type, "raw") != 0) {
+		rc = do_reject(n, &e, "unknown record type '%s'", type);
+		goto out;
+	}
+	e.source = get_str(v, "source");
+	e.endpoint = get_str(v, "endpoint");
+	e.kind = get_str(v, "kind");
+	e.interval = get_str(v, "interval");
+	e.fetched_at = get_str(v, "fetched_at");
+	payload = get(v, "payload");
+	/* An envelope without a symbol may still name it in its payload. */
+	if (e.symbol == NULL)
+		e.symbol = get_str(payload, "symbol");
+	if (e.symbol == NULL)
+		e.symbol = get_str(get(get_index(get(get(payload, "chart"), "result"), 0),
+		    "meta"), "symbol");
+	if (e.symbol == NULL) {
+		rc = do_reject(n, &e, "no symbol");
+		goto out;
+	}
+	if (e.source == NULL || e.endpoint == NULL) {
+		rc = envelope_error(n, &e, "no source or endpoint");
+		goto out;
+	}
+	if (payload == NULL || json_object_is_type(payload, json_type_null)) {
+		rc = envelope_error(n, &e, "no payload");
+		goto out;
+	}
+	if (strcmp(e.source, "yahoo") == 0 && strcmp(e.endpoint, "chart") == 0)
+		rc = yahoo_chart(n, &e, payload);
+	else if (strcmp(e.source, "yahoo") == 0 && strcmp(e.endpoint, "quote") == 0)
+		rc = yahoo_quote(n, &e, payload);
+	else if (strcmp(e.source, "binance") == 0 && strcmp(e.endpoint, "ticker24hr") == 0)
+		rc = binance_ticker(n, &e, payload);
+	else if (strcmp(e.source, "binance") == 0 && strcmp(e.endpoint, "klines") == 0)
+		rc = binance_klines(n, &e, payload);
+	else
+		rc = envelope_error(n, &e, "unsupported source/endpoint %s/%s",
+		    e.source, e.endpoint);
+out:
+	if (n->failed) {
+		mdas_error_errno(err, n->failed_errno, "write error");
+		return MDAS_NORM_FAIL;
+	}
+	return rc;
+}

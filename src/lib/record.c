@@ -1,0 +1,400 @@
+#include "config.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decimal.h"
+#include "record.h"
+#include "schema.h"
+#include "timeutil.h"
+
+static const char *const str_names[MDAS_S_COUNT] = {
+	"source", "symbol", "asset_class", "currency", "exchange",
+	"exchange_tz", "interval", "session_date", "run_id", "fetched_at",
+};
+
+static const char *const num_names[MDAS_N_COUNT] = {
+	"open", "high", "low", "close", "adj_close", "volume", "quote_volume",
+	"bid", "ask", "bid_size", "ask_size", "prev_close", "mid", "spread",
+	"spread_bps", "change", "change_pct", "log_return", "range_vol",
+	"rolling_vol", "amount", "numerator", "denominator",
+};
+
+static const char *const imputed_names[] = {
+	"open", "high", "low", "close", "adj_close", "volume",
+};
+
+void
+mdas_record_init(struct mdas_record *r, enum mdas_record_type type)
+{
+	int i;
+
+	/* Only the header is cleared: the arena is written before it is read. */
+	r->type = type;
+	r->has_ts = 0;
+	r->ts_ms = 0;
+	r->trades = -1;
+	r->imputed = 0;
+	r->arena_len = 0;
+	r->overflow = 0;
+	memset(r->str, 0, sizeof(r->str));
+	for (i = 0; i < MDAS_N_COUNT; i++) {
+		r->num[i].v = NAN;
+		r->num[i].len = 0;
+		r->num[i].off = 0;
+	}
+}
+
+static int
+arena_put(struct mdas_record *r, const char *s, size_t len, uint16_t *off)
+{
+	if (len > MDAS_RECORD_ARENA - 1 - r->arena_len || len > UINT16_MAX) {
+		r->overflow = 1;
+		return -1;
+	}
+	memcpy(r->arena + r->arena_len, s, len);
+	*off = (uint16_t)r->arena_len;
+	r->arena_len += len;
+	r->arena[r->arena_len++] = '\0';
+	return 0;
+}
+
+void
+mdas_record_set_str_n(struct mdas_record *r, enum mdas_rec_str which,
+    const char *s, size_t len)
+{
+	struct mdas_str *st = &r->str[which];
+
+	st->set = 0;
+	if (s == NULL || arena_put(r, s, len, &st->off) < 0)
+		return;
+	st->len = (uint16_t)len;
+	st->set = 1;
+}
+
+void
+mdas_record_set_str(struct mdas_record *r, enum mdas_rec_str which, const char *s)
+{
+	mdas_record_set_str_n(r, which, s, s != NULL ? strlen(s) : 0);
+}
+
+const char *
+mdas_record_str(const struct mdas_record *r, enum mdas_rec_str which)
+{
+	return r->str[which].set ? r->arena + r->str[which].off : NULL;
+}
+
+void
+mdas_record_set_num(struct mdas_record *r, enum mdas_rec_num which, double v)
+{
+	r->num[which].v = v;
+	r->num[which].len = 0;
+}
+
+void
+mdas_record_set_null(struct mdas_record *r, enum mdas_rec_num which)
+{
+	mdas_record_set_num(r, which, NAN);
+}
+
+void
+mdas_record_set_num_text(struct mdas_record *r, enum mdas_rec_num which,
+    double v, const char *text, size_t len)
+{
+	struct mdas_num *n = &r->num[which];
+
+	n->v = v;
+	n->len = 0;
+	if (len == 0 || len > UINT8_MAX || arena_put(r, text, len, &n->off) < 0)
+		return;         /* formatted from v instead: same value */
+	n->len = (uint8_t)len;
+}
+
+void
+mdas_record_copy_num(struct mdas_record *r, enum mdas_rec_num which,
+    const struct mdas_record *src, enum mdas_rec_num from)
+{
+	const struct mdas_num *s = &src->num[from];
+
+	if (s->len > 0)
+		mdas_record_set_num_text(r, which, s->v, src->arena + s->off, s->len);
+	else
+		mdas_record_set_num(r, which, s->v);
+}
+
+enum mdas_numparse
+mdas_record_set_json(struct mdas_record *r, enum mdas_rec_num which,
+    struct json_object *v, int decimal_strings, int shift)
+{
+	char canon[MDAS_DECIMAL_MAX], ibuf[32];
+	const char *text = NULL;
+	size_t len = 0;
+	double d;
+	int n;
+
+	mdas_record_set_null(r, which);
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		return MDAS_NUM_NULL;
+	case json_type_int:
+		/* json-c keeps no text for integers; print the exact value. */
+		n = snprintf(ibuf, sizeof(ibuf), "%" PRId64, json_object_get_int64(v));
+		d = (double)json_object_get_int64(v);
+		text = ibuf;
+		len = (size_t)n;
+		break;
+	case json_type_double:
+		d = json_object_get_double(v);
+		if (!isfinite(d))
+			return MDAS_NUM_NOT_FINITE;
+		/* The tokener keeps the text it parsed as the object's userdata:
+		 * that is the number "as given". */
+		text = json_object_get_userdata(v);
+		len = text != NULL ? strlen(text) : 0;
+		break;
+	case json_type_string:
+		if (!decimal_strings)
+			return MDAS_NUM_WRONG_TYPE;
+		n = mdas_decimal_canon(json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v), canon);
+		if (n < 0)
+			return MDAS_NUM_WRONG_TYPE;
+		d = strtod(canon, NULL);
+		if (!isfinite(d))
+			return MDAS_NUM_NOT_FINITE;
+		text = canon;
+		len = (size_t)n;
+		break;
+	default:
+		return MDAS_NUM_WRONG_TYPE;
+	}
+	if (text != NULL && len > 0) {
+		char out[MDAS_DECIMAL_MAX];
+
+		n = mdas_decimal_shift(text, len, shift, out);
+		if (n > 0) {
+			if (shift > 0)
+				d = strtod(out, NULL);
+			mdas_record_set_num_text(r, which, d, out, (size_t)n);
+			return MDAS_NUM_OK;
+		}
+	}
+	/* No usable text: the value is formatted from the double. */
+	if (shift > 0)
+		d /= pow(10, shift);
+	mdas_record_set_num(r, which, d);
+	return MDAS_NUM_OK;
+}
+
+/* What each schema key is, resolved once from the names in schema.c so
+ * the writer follows that table even if it is reordered. */
+enum slot_kind {
+	K_NULL, K_TYPE, K_STR, K_NUM, K_TS, K_TS_MS, K_TRADES, K_IMPUTED,
+	K_SCHEMA,
+};
+
+struct slot {
+	unsigned char kind, idx;
+};
+
+static struct slot rec_slots[64], ev_slots[64];
+static int slots_ready;
+
+static struct slot
+resolve(const char *name)
+{
+	struct slot s = { K_NULL, 0 };
+	int i;
+
+	if (strcmp(name, "type") == 0)
+		s.kind = K_TYPE;
+	else if (strcmp(name, "ts") == 0)
+		s.kind = K_TS;
+	else if (strcmp(name, "ts_ms") == 0)
+		s.kind = K_TS_MS;
+	else if (strcmp(name, "trades") == 0)
+		s.kind = K_TRADES;
+	else if (strcmp(name, "imputed") == 0)
+		s.kind = K_IMPUTED;
+	else if (strcmp(name, "schema_version") == 0)
+		s.kind = K_SCHEMA;
+	else {
+		for (i = 0; i < MDAS_S_COUNT; i++)
+			if (strcmp(name, str_names[i]) == 0) {
+				s.kind = K_STR;
+				s.idx = (unsigned char)i;
+				return s;
+			}
+		for (i = 0; i < MDAS_N_COUNT; i++)
+			if (strcmp(name, num_names[i]) == 0) {
+				s.kind = K_NUM;
+				s.idx = (unsigned char)i;
+				return s;
+			}
+	}
+	return s;
+}
+
+static void
+prepare_slots(void)
+{
+	size_t i;
+
+	for (i = 0; i < mdas_record_nfields && i < 64; i++)
+		rec_slots[i] = resolve(mdas_record_fields[i].name);
+	for (i = 0; i < mdas_event_nfields && i < 64; i++)
+		ev_slots[i] = resolve(mdas_event_fields[i].name);
+	slots_ready = 1;
+}
+
+static const char *const type_names[] = { "quote", "bar", "dividend", "split" };
+
+static void
+write_num(struct mdas_jsonw *w, const struct mdas_record *r, int i)
+{
+	const struct mdas_num *n = &r->num[i];
+	char buf[MDAS_NUMBER_MAX];
+	int len;
+
+	if (n->len > 0)
+		mdas_jsonw_raw(w, r->arena + n->off, n->len);
+	else if (isnan(n->v))
+		mdas_jsonw_null(w);
+	else if (i >= MDAS_N_FIRST_DERIVED && i <= MDAS_N_ROLLING_VOL) {
+		len = mdas_format_sig(n->v, MDAS_DERIVED_DIGITS, buf);
+		mdas_jsonw_raw(w, buf, (size_t)len);
+	} else
+		mdas_jsonw_number(w, n->v);
+}
+
+void
+mdas_record_write(struct mdas_jsonw *w, const struct mdas_record *r)
+{
+	const struct mdas_field *fields;
+	const struct slot *slots;
+	char iso[MDAS_ISO_MAX];
+	size_t i, n;
+	int b;
+
+	if (!slots_ready)
+		prepare_slots();
+	if (r->type == MDAS_REC_QUOTE || r->type == MDAS_REC_BAR) {
+		fields = mdas_record_fields;
+		n = mdas_record_nfields;
+		slots = rec_slots;
+	} else {
+		fields = mdas_event_fields;
+		n = mdas_event_nfields;
+		slots = ev_slots;
+	}
+	if (n > 64)
+		n = 64;
+	mdas_jsonw_begin_object(w);
+	for (i = 0; i < n; i++) {
+		mdas_jsonw_key(w, fields[i].name);
+		switch (slots[i].kind) {
+		case K_TYPE:
+			mdas_jsonw_string(w, type_names[r->type]);
+			break;
+		case K_STR:
+			if (r->str[slots[i].idx].set)
+				mdas_jsonw_string_n(w, r->arena + r->str[slots[i].idx].off,
+				    r->str[slots[i].idx].len);
+			else
+				mdas_jsonw_null(w);
+			break;
+		case K_NUM:
+			write_num(w, r, slots[i].idx);
+			break;
+		case K_TS:
+			if (r->has_ts && mdas_format_iso_ms(r->ts_ms, iso) > 0)
+				mdas_jsonw_string(w, iso);
+			else
+				mdas_jsonw_null(w);
+			break;
+		case K_TS_MS:
+			if (r->has_ts)
+				mdas_jsonw_int(w, r->ts_ms);
+			else
+				mdas_jsonw_null(w);
+			break;
+		case K_TRADES:
+			if (r->trades >= 0)
+				mdas_jsonw_int(w, r->trades);
+			else
+				mdas_jsonw_null(w);
+			break;
+		case K_IMPUTED:
+			mdas_jsonw_begin_array(w);
+			for (b = 0; b < 6; b++)
+				if (r->imputed & (1u << b))
+					mdas_jsonw_string(w, imputed_names[b]);
+			mdas_jsonw_end_array(w);
+			break;
+		case K_SCHEMA:
+			mdas_jsonw_int(w, MDAS_SCHEMA_VERSION);
+			break;
+		default:
+			mdas_jsonw_null(w);
+		}
+	}
+	mdas_jsonw_end_object(w);
+}
+
+/* Digits after the point in number i's text; -1 when it has no text. */
+static int
+frac_digits(const struct mdas_record *r, int i)
+{
+	const char *t = r->arena + r->num[i].off, *dot;
+
+	if (r->num[i].len == 0)
+		return -1;
+	dot = memchr(t, '.', r->num[i].len);
+	return dot == NULL ? 0 : (int)(r->num[i].len - (size_t)(dot + 1 - t));
+}
+
+/* The sum or difference of two decimals has no more fractional digits
+ * than they have: rounding to that many removes the binary noise of the
+ * double arithmetic (60755.19 - 60755.18 is 0.01, not 0.0100000000020).
+ * extra allows for a halving (mid). */
+static double
+round_like(double x, const struct mdas_record *r, int a, int b, int extra)
+{
+	int da = frac_digits(r, a), db = frac_digits(r, b), dp;
+
+	if (da < 0 || db < 0)
+		return x;
+	dp = (da > db ? da : db) + extra;
+	if (dp > 15 || fabs(x) * pow(10, dp) > 9e15)
+		return x;
+	return nearbyint(x * pow(10, dp)) / pow(10, dp);
+}
+
+void
+mdas_record_derive(struct mdas_record *r)
+{
+	double bid = r->num[MDAS_N_BID].v, ask = r->num[MDAS_N_ASK].v;
+	double close = r->num[MDAS_N_CLOSE].v, prev = r->num[MDAS_N_PREV_CLOSE].v;
+	double hi = r->num[MDAS_N_HIGH].v, lo = r->num[MDAS_N_LOW].v;
+	double mid, spread;
+
+	if (!isnan(bid) && !isnan(ask)) {
+		mid = round_like((bid + ask) / 2, r, MDAS_N_BID, MDAS_N_ASK, 1);
+		spread = round_like(ask - bid, r, MDAS_N_BID, MDAS_N_ASK, 0);
+		mdas_record_set_num(r, MDAS_N_MID, mid);
+		mdas_record_set_num(r, MDAS_N_SPREAD, spread);
+		if (mid > 0)
+			mdas_record_set_num(r, MDAS_N_SPREAD_BPS, spread / mid * 10000);
+	}
+	if (!isnan(close) && !isnan(prev) && prev != 0) {
+		mdas_record_set_num(r, MDAS_N_CHANGE,
+		    round_like(close - prev, r, MDAS_N_CLOSE, MDAS_N_PREV_CLOSE, 0));
+		mdas_record_set_num(r, MDAS_N_CHANGE_PCT, (close - prev) / prev * 100);
+	}
+	if (!isnan(hi) && !isnan(lo) && hi > 0 && lo > 0)
+		mdas_record_set_num(r, MDAS_N_RANGE_VOL,
+		    fabs(log(hi / lo)) / sqrt(4 * log(2.0)));
+}

@@ -1,0 +1,282 @@
+/* mdas-normalize: mdas-fetch envelopes in, unified records out. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "jsonw.h"
+#include "log.h"
+#include "ndjson.h"
+#include "normalize.h"
+#include "runid.h"
+#include "settings.h"
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "Usage: %s [OPTION]... [FILE]...\n"
+	    "Turn mdas-fetch envelopes (NDJSON, from FILEs or standard input) into\n"
+	    "unified quote, bar, dividend and split records on standard output.\n\n"
+	    "      --missing=MODE   null bars: ffill (fill from the previous close),\n"
+	    "                       drop, or keep (default: normalize.missing, ffill)\n"
+	    "      --window N       log returns per rolling_vol, 2-100000\n"
+	    "                       (default: normalize.window, 20)\n"
+	    "      --strict         stop at the first rejected input\n"
+	    "      --rejects FILE   write each rejected input line and its reason\n"
+	    "                       to FILE as NDJSON\n"
+	    "      --config PATH    configuration file\n"
+	    "  -q, --quiet          print errors only\n"
+	    "  -v, --verbose        print debug messages\n"
+	    "  -h, --help           show this help and exit\n"
+	    "  -V, --version        show the version and exit\n",
+	    mdas_log_progname());
+}
+
+struct reject_sink {
+	FILE *fp;
+	const char *path;
+	struct mdas_jsonw *w;
+	int strict;
+	int write_failed;
+};
+
+static int
+on_reject(void *arg, const struct mdas_reject *rj)
+{
+	struct reject_sink *rs = arg;
+
+	if (rj->symbol != NULL)
+		mdas_errorx("%s:%lu: %s: %s", rj->input, rj->line, rj->symbol, rj->reason);
+	else
+		mdas_errorx("%s:%lu: %s", rj->input, rj->line, rj->reason);
+	if (rs->fp != NULL && !rs->write_failed) {
+		mdas_jsonw_begin_object(rs->w);
+		mdas_jsonw_key(rs->w, "input");
+		mdas_jsonw_string(rs->w, rj->input);
+		mdas_jsonw_key(rs->w, "line");
+		mdas_jsonw_int(rs->w, (int64_t)rj->line);
+		mdas_jsonw_key(rs->w, "symbol");
+		mdas_jsonw_string(rs->w, rj->symbol);
+		mdas_jsonw_key(rs->w, "reason");
+		mdas_jsonw_string(rs->w, rj->reason);
+		mdas_jsonw_key(rs->w, "text");
+		mdas_jsonw_string_n(rs->w, rj->text != NULL ? rj->text : "", rj->text_len);
+		mdas_jsonw_end_object(rs->w);
+		if (mdas_jsonw_write_line(rs->w, rs->fp) < 0) {
+			mdas_errorx("%s: %s", rs->path, strerror(errno));
+			rs->write_failed = 1;
+		}
+	}
+	return rs->strict;
+}
+
+/* The reader's message is "input:line: reason"; the callback adds the
+ * place again, so only the reason is passed on. */
+static const char *
+reason_of(const char *msg, const char *name, unsigned long lineno)
+{
+	char prefix[600];
+	size_t n;
+
+	n = (size_t)snprintf(prefix, sizeof(prefix), "%s:%lu: ", name, lineno);
+	return strncmp(msg, prefix, n) == 0 ? msg + n : msg;
+}
+
+/* Returns MDAS_NORM_OK, _STOP or _FAIL; *bad is set on a read error. */
+static int
+run_input(struct mdas_normalizer *n, FILE *fp, const char *name, int *bad)
+{
+	struct mdas_ndjson *r;
+	struct json_object *v;
+	struct mdas_error err;
+	const char *line;
+	size_t len;
+	int rc = MDAS_NORM_OK, got;
+
+	if ((r = mdas_ndjson_open(fp, name, 0)) == NULL) {
+		mdas_errorx("%s: %s", name, strerror(ENOMEM));
+		return MDAS_NORM_FAIL;
+	}
+	while (rc == MDAS_NORM_OK && (got = mdas_ndjson_next(r, &v, &err)) != MDAS_NDJSON_EOF) {
+		line = mdas_ndjson_line(r, &len);
+		if (got == MDAS_NDJSON_VALUE) {
+			rc = mdas_normalizer_line(n, v, line, len, name,
+			    mdas_ndjson_lineno(r), &err);
+			json_object_put(v);
+			if (rc == MDAS_NORM_FAIL)
+				mdas_errorx("%s", err.msg);
+		} else if (got == MDAS_NDJSON_BAD) {
+			rc = mdas_normalizer_bad_line(n, line, len, name,
+			    mdas_ndjson_lineno(r),
+			    reason_of(err.msg, name, mdas_ndjson_lineno(r)));
+		} else {
+			mdas_errorx("%s", err.msg);
+			*bad = 1;
+			break;
+		}
+	}
+	mdas_ndjson_free(r);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { OPT_MISSING = 256, OPT_WINDOW, OPT_STRICT, OPT_REJECTS, OPT_CONFIG };
+	static const struct option longopts[] = {
+		{ "missing", required_argument, NULL, OPT_MISSING },
+		{ "window", required_argument, NULL, OPT_WINDOW },
+		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "rejects", required_argument, NULL, OPT_REJECTS },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct reject_sink rs = { NULL, NULL, NULL, 0, 0 };
+	struct mdas_normalize_opts o;
+	const struct mdas_normalize_stats *st;
+	struct mdas_normalizer *n = NULL;
+	struct mdas_settings *settings;
+	struct mdas_error err;
+	const char *missing = NULL, *window = NULL, *config_path = NULL, *run_id;
+	long wlong;
+	int c, m, i, rc = MDAS_NORM_OK, bad = 0, status;
+
+	mdas_log_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "qvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_MISSING: missing = optarg; break;
+		case OPT_WINDOW: window = optarg; break;
+		case OPT_STRICT: rs.strict = 1; break;
+		case OPT_REJECTS: rs.path = optarg; break;
+		case OPT_CONFIG: config_path = optarg; break;
+		case 'q': mdas_log_set_level(MDAS_LOG_ERROR); break;
+		case 'v': mdas_log_set_level(MDAS_LOG_DEBUG); break;
+		case 'h': usage(stdout); return mdas_close_stdout() ? 1 : 0;
+		case 'V': mdas_print_version(); return mdas_close_stdout() ? 1 : 0;
+		default: usage(stderr); return MDAS_EXIT_USAGE;
+		}
+	}
+
+	if ((settings = mdas_cli_load_settings(config_path)) == NULL)
+		return MDAS_EXIT_USAGE;
+	memset(&o, 0, sizeof(o));
+	if (missing == NULL) {
+		missing = mdas_settings_string(settings, "normalize.missing");
+		if ((m = mdas_missing_parse(missing)) < 0) {
+			mdas_errorx("%s: normalize.missing: '%s': expected ffill, drop or keep",
+			    mdas_settings_path(settings), missing);
+			mdas_settings_free(settings);
+			return MDAS_EXIT_USAGE;
+		}
+	} else if ((m = mdas_missing_parse(missing)) < 0) {
+		mdas_errorx("--missing: '%s': expected ffill, drop or keep", missing);
+		mdas_settings_free(settings);
+		return MDAS_EXIT_USAGE;
+	}
+	o.missing = (enum mdas_missing)m;
+	if (window == NULL) {
+		wlong = (long)mdas_settings_int(settings, "normalize.window");
+		if (wlong < 2 || wlong > 100000) {
+			mdas_errorx("%s: normalize.window: %ld: expected 2 to 100000",
+			    mdas_settings_path(settings), wlong);
+			mdas_settings_free(settings);
+			return MDAS_EXIT_USAGE;
+		}
+	} else if (mdas_parse_long(window, 2, 100000, &wlong) < 0) {
+		mdas_errorx("--window: '%s': expected a whole number from 2 to 100000", window);
+		mdas_settings_free(settings);
+		return MDAS_EXIT_USAGE;
+	}
+	mdas_settings_free(settings);
+	o.window = (size_t)wlong;
+	if ((run_id = getenv("MDAS_RUN_ID")) != NULL && *run_id == '\0')
+		run_id = NULL;
+	if (run_id != NULL && !mdas_runid_valid(run_id)) {
+		mdas_errorx("MDAS_RUN_ID: '%s': not a valid run ID", run_id);
+		return MDAS_EXIT_USAGE;
+	}
+	o.run_id = run_id;
+
+	if (rs.path != NULL) {
+		if ((rs.fp = fopen(rs.path, "w")) == NULL) {
+			mdas_errorx("%s: %s", rs.path, strerror(errno));
+			return MDAS_EXIT_USAGE;
+		}
+		if ((rs.w = mdas_jsonw_new()) == NULL) {
+			mdas_errorx("%s", strerror(ENOMEM));
+			fclose(rs.fp);
+			return MDAS_EXIT_FAILURE;
+		}
+	}
+	if ((n = mdas_normalizer_new(&o, stdout, on_reject, &rs)) == NULL) {
+		mdas_errorx("%s", strerror(ENOMEM));
+		return MDAS_EXIT_FAILURE;
+	}
+
+	if (optind == argc)
+		rc = run_input(n, stdin, "<stdin>", &bad);
+	for (i = optind; i < argc && rc == MDAS_NORM_OK; i++) {
+		FILE *fp;
+
+		if (strcmp(argv[i], "-") == 0) {
+			rc = run_input(n, stdin, "<stdin>", &bad);
+			continue;
+		}
+		if ((fp = fopen(argv[i], "r")) == NULL) {
+			mdas_errorx("%s: %s", argv[i], strerror(errno));
+			bad = 1;
+			continue;
+		}
+		rc = run_input(n, fp, argv[i], &bad);
+		fclose(fp);
+	}
+	/* Bars held back are complete records from earlier lines: they are
+	 * written even after --strict stopped the stream. */
+	if (rc != MDAS_NORM_FAIL && mdas_normalizer_finish(n, &err) < 0) {
+		mdas_errorx("%s", err.msg);
+		rc = MDAS_NORM_FAIL;
+	}
+
+	st = mdas_normalizer_stats(n);
+	if (st->duplicates > 0)
+		mdas_warn("%llu duplicate bars or events: kept the last", st->duplicates);
+	if (st->stale > 0)
+		mdas_warn("%llu bars at or before a bar already written for their series: dropped",
+		    st->stale);
+	if (st->unfilled > 0)
+		mdas_warn("%llu null bars with no earlier close to fill from: kept as nulls",
+		    st->unfilled);
+	if (st->filled > 0)
+		mdas_info("%llu null bars forward-filled", st->filled);
+	if (st->dropped > 0)
+		mdas_info("%llu null bars dropped", st->dropped);
+	if (st->rejected > 0)
+		mdas_errorx("%llu input%s rejected", st->rejected, st->rejected == 1 ? "" : "s");
+	mdas_debug("%llu records, %llu events, %llu fetch errors passed through",
+	    st->records, st->events, st->passed);
+
+	status = rc == MDAS_NORM_OK && st->rejected == 0 && !bad ?
+	    MDAS_EXIT_OK : MDAS_EXIT_FAILURE;
+	mdas_normalizer_free(n);
+	if (rs.fp != NULL) {
+		if (fclose(rs.fp) != 0 && !rs.write_failed) {
+			mdas_errorx("%s: %s", rs.path, strerror(errno));
+			rs.write_failed = 1;
+		}
+		if (rs.write_failed)
+			status = MDAS_EXIT_FAILURE;
+	}
+	mdas_jsonw_free(rs.w);
+	if (mdas_close_stdout() < 0)
+		status = MDAS_EXIT_FAILURE;
+	return status;
+}
