@@ -1,0 +1,127 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "symbol.h"
+
+/* Quote assets of Binance spot pairs, longest first so FDUSD wins over
+ * a shorter suffix.  The list decides only auto-detection; a prefix
+ * ("binance:XYZ") reaches any pair. */
+static const char *const quote_assets[] = {
+	"FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDP", "DAI",
+	"BTC", "ETH", "BNB", "EUR", "TRY", "BRL",
+};
+
+const char *
+mdas_source_name(enum mdas_source src)
+{
+	switch (src) {
+	case MDAS_SOURCE_YAHOO: return "yahoo";
+	case MDAS_SOURCE_BINANCE: return "binance";
+	default: return NULL;
+	}
+}
+
+int
+mdas_source_parse(const char *name)
+{
+	if (strcmp(name, "yahoo") == 0)
+		return MDAS_SOURCE_YAHOO;
+	if (strcmp(name, "binance") == 0)
+		return MDAS_SOURCE_BINANCE;
+	return -1;
+}
+
+int
+mdas_symbol_is_binance_pair(const char *sym)
+{
+	size_t len = strlen(sym), i, qlen;
+
+	if (len == 0 || strspn(sym, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != len)
+		return 0;
+	for (i = 0; i < sizeof(quote_assets) / sizeof(quote_assets[0]); i++) {
+		qlen = strlen(quote_assets[i]);
+		if (len >= qlen + 2 && strcmp(sym + len - qlen, quote_assets[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+mdas_symbol_resolve(const char *spec, enum mdas_source force,
+    enum mdas_source *src, char *sym, struct mdas_error *err)
+{
+	const char *colon = strchr(spec, ':'), *name = spec, *allowed;
+	enum mdas_source s = force;
+	size_t len, bad, i;
+
+	if (colon != NULL) {
+		if ((size_t)(colon - spec) == 5 && strncasecmp(spec, "yahoo", 5) == 0)
+			s = MDAS_SOURCE_YAHOO;
+		else if ((size_t)(colon - spec) == 7 && strncasecmp(spec, "binance", 7) == 0)
+			s = MDAS_SOURCE_BINANCE;
+		else
+			return mdas_error_set(err, "unknown source prefix '%.*s:' (use yahoo: or binance:)",
+			    (int)(colon - spec), spec);
+		name = colon + 1;
+	}
+	len = strlen(name);
+	if (len == 0)
+		return mdas_error_set(err, "empty symbol");
+	if (len > MDAS_SYMBOL_MAX)
+		return mdas_error_set(err, "symbol longer than %d characters", MDAS_SYMBOL_MAX);
+	if (s == MDAS_SOURCE_AUTO) {
+		/* Detection looks at the symbol as typed: lower case is Yahoo. */
+		s = mdas_symbol_is_binance_pair(name) ? MDAS_SOURCE_BINANCE : MDAS_SOURCE_YAHOO;
+	}
+	allowed = s == MDAS_SOURCE_BINANCE ?
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" :
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-^=";
+	if ((bad = strspn(name, allowed)) != len) {
+		unsigned char c = (unsigned char)name[bad];
+
+		if (isprint(c))
+			return mdas_error_set(err, "character '%c' not allowed in a %s symbol (allowed: %s)",
+			    c, mdas_source_name(s), s == MDAS_SOURCE_BINANCE ?
+			    "letters and digits" : "letters, digits, '.', '-', '^', '='");
+		return mdas_error_set(err, "byte 0x%02x not allowed in a %s symbol",
+		    c, mdas_source_name(s));
+	}
+	for (i = 0; i <= len; i++)
+		sym[i] = s == MDAS_SOURCE_BINANCE ? (char)toupper((unsigned char)name[i]) : name[i];
+	*src = s;
+	return 0;
+}
+
+int
+mdas_url_escape(const char *s, char *buf, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+			if (o + 1 >= n)
+				goto full;
+			buf[o++] = (char)c;
+		} else {
+			if (o + 3 >= n)
+				goto full;
+			buf[o++] = '%';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 15];
+		}
+	}
+	if (n == 0)
+		return -1;
+	buf[o] = '\0';
+	return (int)o;
+full:
+	if (n > 0)
+		buf[0] = '\0';
+	return -1;
+}
