@@ -38,6 +38,7 @@ enum conn_state {
 	CONN_READING,     /* waiting for (the rest of) a request */
 	CONN_WAITING,     /* response chosen, delay_ms not yet over */
 	CONN_WRITING,     /* response queued in out */
+	CONN_LINGERING,   /* response sent and write side shut: draining input */
 };
 
 struct conn {
@@ -50,7 +51,8 @@ struct conn {
 	size_t body_left;            /* request body bytes still to discard */
 	char *out;
 	size_t out_len, out_off;
-	int64_t due_ms;              /* CONN_WAITING: when to answer */
+	int64_t due_ms;              /* CONN_WAITING: when to answer;
+	                                CONN_LINGERING: when to give up */
 	const struct replay_response *resp;
 	int head_only;               /* HEAD: no body */
 	int keep_alive;              /* client allows another request */
@@ -305,6 +307,52 @@ log_write(struct server *srv, const struct conn *c, const struct replay_request 
 	}
 }
 
+/* How long a closing connection keeps reading what the client still
+ * sends before the descriptor is closed. */
+#define LINGER_MS 2000
+
+/* Ends a connection after its last response.  Closing a socket with
+ * unread input makes the kernel send RST, and an RST can destroy the
+ * response still queued at the client; so the write side is shut (the
+ * client sees EOF after the response) and input is drained until the
+ * client closes too, or LINGER_MS passes.  Returns 1 when closed now. */
+static int
+conn_finish(struct server *srv, size_t idx)
+{
+	struct conn *c = srv->conns[idx];
+
+	if (shutdown(c->fd, SHUT_WR) < 0) {
+		conn_close(srv, idx, 0);
+		return 1;
+	}
+	c->state = CONN_LINGERING;
+	c->due_ms = now_ms() + LINGER_MS;
+	c->in_len = 0;
+	c->body_left = 0;
+	return 0;
+}
+
+/* CONN_LINGERING and readable: discard; close at EOF or error. */
+static void
+conn_drain(struct server *srv, size_t idx)
+{
+	struct conn *c = srv->conns[idx];
+	char buf[16384];
+	ssize_t n;
+
+	for (;;) {
+		n = recv(c->fd, buf, sizeof(buf), 0);
+		if (n > 0)
+			continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		conn_close(srv, idx, 0);
+		return;
+	}
+}
+
 /* Sends what can be sent now.  Returns 1 when the connection was closed
  * (finished or failed), else 0. */
 static int
@@ -326,10 +374,8 @@ conn_flush(struct server *srv, size_t idx)
 		}
 		c->out_off += (size_t)n;
 	}
-	if (closes(c, c->resp)) {
-		conn_close(srv, idx, 0);
-		return 1;
-	}
+	if (closes(c, c->resp))
+		return conn_finish(srv, idx);
 	c->out_len = c->out_off = 0;
 	c->resp = NULL;
 	c->state = CONN_READING;
@@ -608,17 +654,23 @@ serve(struct server *srv, int64_t deadline, long lifetime)
 		for (i = 0; i < srv->nconns; ) {
 			struct conn *c = srv->conns[i];
 
+			if (c->state == CONN_LINGERING && c->due_ms <= now) {
+				conn_close(srv, i, 0);
+				continue;   /* slot i now holds another connection */
+			}
 			if (c->state == CONN_WAITING && c->due_ms <= now) {
 				size_t before = srv->nconns;
 
 				if (conn_respond(srv, i) && srv->nconns < before)
-					continue;   /* slot i now holds another connection */
+					continue;
 			}
 			i++;
 		}
 		wake = deadline;
 		for (i = 0; i < srv->nconns; i++)
-			if (srv->conns[i]->state == CONN_WAITING && srv->conns[i]->due_ms < wake)
+			if ((srv->conns[i]->state == CONN_WAITING ||
+			    srv->conns[i]->state == CONN_LINGERING) &&
+			    srv->conns[i]->due_ms < wake)
 				wake = srv->conns[i]->due_ms;
 
 		if (pcap < srv->nconns + 1) {
@@ -633,8 +685,12 @@ serve(struct server *srv, int64_t deadline, long lifetime)
 		n = srv->nconns;
 		for (i = 0; i < n; i++) {
 			pfds[i].fd = srv->conns[i]->fd;
-			pfds[i].events = srv->conns[i]->state == CONN_READING ? POLLIN
-			    : srv->conns[i]->state == CONN_WRITING ? POLLOUT : 0;
+			switch (srv->conns[i]->state) {
+			case CONN_READING:
+			case CONN_LINGERING: pfds[i].events = POLLIN; break;
+			case CONN_WRITING: pfds[i].events = POLLOUT; break;
+			default: pfds[i].events = 0; break;
+			}
 			pfds[i].revents = 0;
 		}
 		pfds[n].fd = srv->at_fd_limit ? -1 : srv->listen_fd;
@@ -666,6 +722,8 @@ serve(struct server *srv, int64_t deadline, long lifetime)
 			} else if (c->state == CONN_READING &&
 			    (pfds[i].revents & (POLLIN | POLLERR | POLLHUP)))
 				conn_read(srv, i);
+			else if (c->state == CONN_LINGERING)
+				conn_drain(srv, i);
 			else if (c->state == CONN_WAITING && (pfds[i].revents & (POLLERR | POLLHUP)))
 				conn_close(srv, i, 0);
 		}

@@ -476,7 +476,10 @@ replay_scenario_match(const struct replay_scenario *s, const char *method,
 	for (i = 0; i < s->nroutes; i++) {
 		const struct replay_route *rt = &s->routes[i];
 
-		if (strcmp(rt->method, "*") != 0 && strcmp(rt->method, method) != 0)
+		/* HEAD is GET without the body (RFC 9110 9.3.2), so GET routes
+		 * answer it too. */
+		if (strcmp(rt->method, "*") != 0 && strcmp(rt->method, method) != 0 &&
+		    !(strcmp(rt->method, "GET") == 0 && strcmp(method, "HEAD") == 0))
 			continue;
 		if (rt->prefix ? strncmp(path, rt->path, strlen(rt->path)) != 0
 		    : strcmp(path, rt->path) != 0)
