@@ -401,7 +401,7 @@ take_time(struct mdas_record *r, struct json_object *v, int64_t scale,
 		return -1;
 	}
 	if (t < 0 || t > TS_MAX_MS / scale) {
-		snprintf(why, whysize, "impossible timestamp %s %" PRId64, name, t);
+		snprintf(why, whysize, "%s %" PRId64 " is an impossible time", name, t);
 		return -1;
 	}
 	r->ts_ms = t * scale;
