@@ -80,26 +80,15 @@ cmd_init(const char *config_path)
 static int
 cmd_check(const char *config_path)
 {
-	const struct mdas_settings_problem *p;
 	struct mdas_settings *s;
 	struct mdas_error err;
-	size_t i;
 	int rc;
 
 	if ((s = mdas_settings_load(config_path, &err)) == NULL) {
 		mdas_errorx("%s", err.msg);
 		return MDAS_EXIT_USAGE;
 	}
-	if (mdas_settings_created_from(s) != NULL)
-		mdas_notice("%s: missing; created from %s", mdas_settings_path(s),
-		    mdas_settings_created_from(s));
-	for (i = 0; (p = mdas_settings_problem(s, i)) != NULL; i++) {
-		if (p->is_error)
-			mdas_errorx("%s: %s", mdas_settings_path(s), p->msg);
-		else
-			mdas_warn("%s: %s", mdas_settings_path(s), p->msg);
-	}
-	rc = mdas_settings_has_errors(s) ? MDAS_EXIT_USAGE : MDAS_EXIT_OK;
+	rc = mdas_cli_report_settings(s) < 0 ? MDAS_EXIT_USAGE : MDAS_EXIT_OK;
 	if (rc == MDAS_EXIT_OK)
 		printf("%s: ok\n", mdas_settings_path(s));
 	mdas_settings_free(s);

@@ -58,18 +58,12 @@ mdas_parse_positive(const char *s, double *out)
 	return 0;
 }
 
-struct mdas_settings *
-mdas_cli_load_settings(const char *explicit_path)
+int
+mdas_cli_report_settings(const struct mdas_settings *s)
 {
 	const struct mdas_settings_problem *p;
-	struct mdas_settings *s;
-	struct mdas_error err;
 	size_t i;
 
-	if ((s = mdas_settings_load(explicit_path, &err)) == NULL) {
-		mdas_errorx("%s", err.msg);
-		return NULL;
-	}
 	if (mdas_settings_created_from(s) != NULL)
 		mdas_notice("%s: missing; created from %s", mdas_settings_path(s),
 		    mdas_settings_created_from(s));
@@ -79,7 +73,20 @@ mdas_cli_load_settings(const char *explicit_path)
 		else
 			mdas_warn("%s: %s", mdas_settings_path(s), p->msg);
 	}
-	if (mdas_settings_has_errors(s)) {
+	return mdas_settings_has_errors(s) ? -1 : 0;
+}
+
+struct mdas_settings *
+mdas_cli_load_settings(const char *explicit_path)
+{
+	struct mdas_settings *s;
+	struct mdas_error err;
+
+	if ((s = mdas_settings_load(explicit_path, &err)) == NULL) {
+		mdas_errorx("%s", err.msg);
+		return NULL;
+	}
+	if (mdas_cli_report_settings(s) < 0) {
 		mdas_settings_free(s);
 		return NULL;
 	}

@@ -29,4 +29,7 @@ struct mdas_settings;
  * (naming the file and key path).  Returns NULL when the program should
  * exit with MDAS_EXIT_USAGE. */
 struct mdas_settings *mdas_cli_load_settings(const char *explicit_path);
+/* Prints what mdas_cli_load_settings() prints about a loaded file; returns
+ * -1 when it has errors. */
+int mdas_cli_report_settings(const struct mdas_settings *s);
 #endif
