@@ -58,6 +58,7 @@ struct conn {
 	int keep_alive;              /* client allows another request */
 	int minor;                   /* client's HTTP/1.<minor> */
 	int error_status;            /* answering a malformed request */
+	int peer_eof;                /* client shut its side: answer what is buffered */
 };
 
 struct server {
@@ -451,11 +452,19 @@ process_input(struct server *srv, size_t idx)
 		consume(c, n);
 		c->body_left -= n;
 	}
-	if (c->state != CONN_READING || c->body_left > 0 || c->in_len == 0)
+	if (c->state != CONN_READING)
 		return 0;
-	rc = replay_request_parse(c->in, c->in_len, &req, &used, &status);
-	if (rc == REQUEST_INCOMPLETE)
+	rc = c->body_left > 0 || c->in_len == 0 ? REQUEST_INCOMPLETE
+	    : replay_request_parse(c->in, c->in_len, &req, &used, &status);
+	if (rc == REQUEST_INCOMPLETE) {
+		/* A client that shut its side after sending (nc -N) has had
+		 * every complete request answered: nothing more can come. */
+		if (c->peer_eof) {
+			conn_close(srv, idx, 0);
+			return 1;
+		}
 		return 0;
+	}
 	c->nreq++;
 	if (rc == REQUEST_BAD) {
 		mdas_debug("conn %lu: bad request, answering %d", c->id, status);
@@ -534,9 +543,12 @@ conn_read(struct server *srv, size_t idx)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
-		if (n <= 0) {
-			if (n < 0)
-				mdas_debug("conn %lu: recv: %s", c->id, strerror(errno));
+		if (n == 0) {
+			c->peer_eof = 1;
+			break;
+		}
+		if (n < 0) {
+			mdas_debug("conn %lu: recv: %s", c->id, strerror(errno));
 			conn_close(srv, idx, 0);
 			return;
 		}
