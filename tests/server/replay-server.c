@@ -383,12 +383,10 @@ conn_flush(struct server *srv, size_t idx)
 	return 0;
 }
 
-static int process_input(struct server *srv, size_t idx);
-
 /* The delay is over (or there was none): answer.  Returns 1 when the
  * connection was closed. */
 static int
-conn_respond(struct server *srv, size_t idx)
+conn_answer(struct server *srv, size_t idx)
 {
 	struct conn *c = srv->conns[idx];
 
@@ -402,12 +400,7 @@ conn_respond(struct server *srv, size_t idx)
 		return 1;
 	}
 	c->state = CONN_WRITING;
-	if (conn_flush(srv, idx))
-		return 1;
-	/* A pipelined request may already be waiting in the buffer. */
-	if (c->state == CONN_READING)
-		return process_input(srv, idx);
-	return 0;
+	return conn_flush(srv, idx);
 }
 
 static const struct replay_response *
@@ -437,8 +430,11 @@ consume(struct conn *c, size_t n)
 /* Parses and dispatches as many requests as the buffer holds (one at a
  * time: the next waits until this one is answered).  Returns 1 when the
  * connection was closed. */
+/* Handles the next request in the buffer, if it is complete.  Returns
+ * 1 when the connection was closed, 0 when a request was dispatched (the
+ * state tells what comes next), -1 when there is nothing to do yet. */
 static int
-process_input(struct server *srv, size_t idx)
+next_request(struct server *srv, size_t idx)
 {
 	struct conn *c = srv->conns[idx];
 	struct replay_request req;
@@ -453,7 +449,7 @@ process_input(struct server *srv, size_t idx)
 		c->body_left -= n;
 	}
 	if (c->state != CONN_READING)
-		return 0;
+		return -1;
 	rc = c->body_left > 0 || c->in_len == 0 ? REQUEST_INCOMPLETE
 	    : replay_request_parse(c->in, c->in_len, &req, &used, &status);
 	if (rc == REQUEST_INCOMPLETE) {
@@ -463,7 +459,7 @@ process_input(struct server *srv, size_t idx)
 			conn_close(srv, idx, 0);
 			return 1;
 		}
-		return 0;
+		return -1;
 	}
 	c->nreq++;
 	if (rc == REQUEST_BAD) {
@@ -476,7 +472,7 @@ process_input(struct server *srv, size_t idx)
 		log_write(srv, c, &req, -1, -1, status);
 		replay_request_clear(&req);
 		c->in_len = 0;
-		return conn_respond(srv, idx);
+		return conn_answer(srv, idx);
 	}
 	consume(c, used);
 	n = req.content_length < c->in_len ? req.content_length : c->in_len;
@@ -513,7 +509,34 @@ process_input(struct server *srv, size_t idx)
 			return 0;
 		}
 	}
-	return conn_respond(srv, idx);
+	return conn_answer(srv, idx);
+}
+
+/* Dispatches the requests the buffer holds, one at a time (the next
+ * waits until this one is answered).  A loop, not recursion, so a long
+ * pipelined burst cannot exhaust the stack.  Returns 1 when the
+ * connection was closed. */
+static int
+process_input(struct server *srv, size_t idx)
+{
+	int rc;
+
+	while ((rc = next_request(srv, idx)) == 0)
+		if (srv->conns[idx]->state != CONN_READING)
+			return 0;
+	return rc == 1;
+}
+
+/* Answers a connection whose delay is over, then whatever it pipelined
+ * behind.  Returns 1 when the connection was closed. */
+static int
+conn_respond(struct server *srv, size_t idx)
+{
+	if (conn_answer(srv, idx))
+		return 1;
+	if (srv->conns[idx]->state == CONN_READING)
+		return process_input(srv, idx);
+	return 0;
 }
 
 static void
