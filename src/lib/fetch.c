@@ -450,7 +450,7 @@ yahoo_crumb_done(struct fetch *f, const struct mdas_http_response *r)
 {
 	const char *why, *code;
 
-	if (r->status == 0) {
+	if (r->curl_code != 0) {
 		transport_text(r, &code, &why);
 		snprintf(f->crumb_why, sizeof(f->crumb_why), "crumb flow failed (getcrumb: %s)", why);
 		f->crumb_state = CRUMB_FAILED;
@@ -505,9 +505,9 @@ yahoo_quote_done(struct fetch *f, struct job *j, const struct mdas_http_response
 		yahoo_fallback(f, j, why);
 		return;
 	}
-	if (r->status == 0) {
+	if (r->curl_code != 0) {
 		transport_text(r, &code, &desc);
-		fail_all(f, j, 0, code, desc, r->retryable, r->attempts, r->fetched_at_ms);
+		fail_all(f, j, r->status, code, desc, r->retryable, r->attempts, r->fetched_at_ms);
 		goto done;
 	}
 	if ((body = parse_body(r, why, sizeof(why))) == NULL) {
@@ -552,9 +552,9 @@ yahoo_chart_done(struct fetch *f, struct job *j, const struct mdas_http_response
 	char why[300];
 	size_t i = j->idx[0];
 
-	if (r->status == 0) {
+	if (r->curl_code != 0) {
 		transport_text(r, &code, &desc);
-		emit_error(f, i, 0, code, desc, r->retryable, r->attempts, r->fetched_at_ms);
+		emit_error(f, i, r->status, code, desc, r->retryable, r->attempts, r->fetched_at_ms);
 	} else if ((body = parse_body(r, why, sizeof(why))) == NULL) {
 		if (r->status != 200)
 			status_text(r, why, sizeof(why));
@@ -640,9 +640,9 @@ binance_ticker_done(struct fetch *f, struct job *j, const struct mdas_http_respo
 	int64_t c;
 	size_t k;
 
-	if (r->status == 0) {
+	if (r->curl_code != 0) {
 		transport_text(r, &code, &msg);
-		fail_all(f, j, 0, code, msg, r->retryable, r->attempts, r->fetched_at_ms);
+		fail_all(f, j, r->status, code, msg, r->retryable, r->attempts, r->fetched_at_ms);
 		goto done;
 	}
 	body = parse_body(r, why, sizeof(why));
@@ -744,9 +744,9 @@ binance_klines_done(struct fetch *f, struct job *j, const struct mdas_http_respo
 
 	j->attempts += r->attempts;
 	j->elapsed_ms += r->elapsed_ms;
-	if (r->status == 0) {
+	if (r->curl_code != 0) {
 		transport_text(r, &code, &msg);
-		fail_all(f, j, 0, code, msg, r->retryable, j->attempts, r->fetched_at_ms);
+		fail_all(f, j, r->status, code, msg, r->retryable, j->attempts, r->fetched_at_ms);
 		goto done;
 	}
 	body = parse_body(r, why, sizeof(why));
