@@ -325,7 +325,10 @@ main(int argc, char **argv)
 	if (mdas_fetch_run(&fo, &ho, (const char *const *)list, nlist, stdout, &hooks, &st, &err) < 0) {
 		clear_progress(&ui);
 		mdas_errorx("%s", err.msg);
+		/* Already reported: a second message about stdout adds nothing. */
+		fclose(stdout);
 		rc = MDAS_EXIT_FAILURE;
+		goto out;
 	} else {
 		clear_progress(&ui);
 		mdas_info("%zu symbols, %zu failed; %ld requests, %ld retries, %ld connections",
