@@ -527,11 +527,18 @@ yahoo_quote_done(struct fetch *f, struct job *j, const struct mdas_http_response
 		fail_all(f, j, r->status, "bad_response", "JSON without quoteResponse.result",
 		    0, r->attempts, r->fetched_at_ms);
 	} else {
+		/* The crumb is a session secret: the envelope's URL (which
+		 * travels on into data files) gets a placeholder instead. */
+		char url[4096];
+		const char *c = strstr(r->url, "&crumb=");
+
+		snprintf(url, sizeof(url), "%.*s%s", c != NULL ? (int)(c - r->url) : (int)strlen(r->url),
+		    r->url, c != NULL ? "&crumb=REDACTED" : "");
 		for (k = 0; k < j->n; k++) {
 			size_t i = j->idx[k];
 
 			if ((q = mdas_yahoo_find_quote(results, f->syms[i].name)) != NULL)
-				emit_raw(f, i, "quote", "quote", r->url, r->status, r->fetched_at_ms,
+				emit_raw(f, i, "quote", "quote", url, r->status, r->fetched_at_ms,
 				    r->elapsed_ms, r->attempts, NULL, q);
 			else
 				emit_error(f, i, r->status, "Not Found",
