@@ -60,7 +60,9 @@ struct series {
 	char *symbol, *source, *interval, *currency;
 	lxw_row_t first[MAX_RUNS], last[MAX_RUNS];
 	int nruns;
-	int dropped;                  /* pieces past MAX_RUNS */
+	int dropped;                  /* pieces past MAX_RUNS, not charted */
+	int in_dropped;               /* the current piece is one of those */
+	lxw_row_t prev_row;           /* the series' last row so far */
 	struct series *next;          /* hash chain */
 	struct series *order;         /* in order of first appearance */
 };
@@ -538,13 +540,17 @@ series_note(struct mdas_xlsx *x, struct json_object *rec, lxw_row_t row)
 		}
 		x->ser_last_hit = s;
 	}
-	if (s->nruns > 0 && s->last[s->nruns - 1] + 1 == row) {
-		s->last[s->nruns - 1] = row;
+	if (s->nruns + s->dropped > 0 && s->prev_row + 1 == row) {
+		if (!s->in_dropped)
+			s->last[s->nruns - 1] = row;
 	} else if (s->nruns < MAX_RUNS) {
 		s->first[s->nruns] = s->last[s->nruns] = row;
 		s->nruns++;
-	} else
+	} else {
 		s->dropped++;
+		s->in_dropped = 1;
+	}
+	s->prev_row = row;
 }
 
 /* ---- public ---- */
