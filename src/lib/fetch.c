@@ -45,6 +45,7 @@ struct job {
 	double elapsed_ms;
 	char *first_url;
 	struct job *next;          /* waiting for a crumb */
+	struct job *prev_all, *next_all;   /* every live job, for cleanup */
 };
 
 struct fetch {
@@ -62,6 +63,7 @@ struct fetch {
 	char crumb[MDAS_YAHOO_CRUMB_MAX + 1];
 	char crumb_why[256];
 	struct job *waiting;
+	struct job *all;
 };
 
 static const char *const known_intervals[] = {
@@ -96,12 +98,15 @@ mdas_fetch_range_known(const char *range)
 	return 0;
 }
 
+/* Nothing more can be written: stop the engine at once rather than
+ * fetch what nobody will see. */
 static void
 set_fatal(struct fetch *f, int errnum, const char *what)
 {
 	if (!f->fatal) {
 		f->fatal = 1;
 		mdas_error_errno(&f->ferr, errnum ? errnum : ENOMEM, "%s", what);
+		mdas_http_stop(f->http);
 	}
 }
 
@@ -225,6 +230,12 @@ job_free(struct job *j)
 {
 	if (j == NULL)
 		return;
+	if (j->prev_all != NULL)
+		j->prev_all->next_all = j->next_all;
+	else if (j->f->all == j)
+		j->f->all = j->next_all;
+	if (j->next_all != NULL)
+		j->next_all->prev_all = j->prev_all;
 	free(j->idx);
 	free(j->note);
 	free(j->first_url);
@@ -244,6 +255,10 @@ job_new(struct fetch *f, enum job_type type, const size_t *idx, size_t n)
 	}
 	j->f = f;
 	j->type = type;
+	j->next_all = f->all;
+	if (f->all != NULL)
+		f->all->prev_all = j;
+	f->all = j;
 	if (n > 0)
 		memcpy(j->idx, idx, n * sizeof(*idx));
 	j->n = n;
@@ -956,12 +971,9 @@ mdas_fetch_run(const struct mdas_fetch_opts *o, const struct mdas_http_opts *htt
 	rc = 0;
 out:
 	mdas_http_get_stats(f->http, &st->http);
-	while (f->waiting != NULL) {
-		struct job *j = f->waiting;
-
-		f->waiting = j->next;
-		job_free(j);
-	}
+	/* Jobs left after a stop (queued, running or waiting for a crumb). */
+	while (f->all != NULL)
+		job_free(f->all);
 	mdas_http_free(f->http);
 	mdas_jsonw_free(f->w);
 	for (i = 0; f->syms != NULL && i < f->n; i++)

@@ -62,6 +62,7 @@ struct mdas_http {
 	long active;
 	struct host *hosts;
 	uint64_t rng;
+	int stopped;
 	struct mdas_http_stats st;
 };
 
@@ -595,6 +596,8 @@ mdas_http_run(struct mdas_http *h, struct mdas_error *err)
 	int running, left, failed = 0, timeout, progressed;
 
 	for (;;) {
+		if (h->stopped)
+			return 0;
 		wait = start_ready(h, now_ms(), &failed);
 		if (failed)
 			return mdas_error_set(err, "cannot start a transfer (out of memory?)");
@@ -611,6 +614,8 @@ mdas_http_run(struct mdas_http *h, struct mdas_error *err)
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 			finish(h, r, msg->data.result);
 			progressed = 1;
+			if (h->stopped)
+				return 0;
 		}
 		if (progressed)
 			continue;   /* free slots: start queued requests first */
@@ -624,6 +629,12 @@ mdas_http_run(struct mdas_http *h, struct mdas_error *err)
 		    (mc = curl_multi_poll(h->multi, NULL, 0, timeout, NULL)) != CURLM_OK)
 			return mdas_error_set(err, "libcurl: %s", curl_multi_strerror(mc));
 	}
+}
+
+void
+mdas_http_stop(struct mdas_http *h)
+{
+	h->stopped = 1;
 }
 
 void

@@ -86,6 +86,11 @@ int mdas_http_get(struct mdas_http *h, const char *url, int flags,
  * engine itself fails (out of memory, a libcurl multi error). */
 int mdas_http_run(struct mdas_http *h, struct mdas_error *err);
 
+/* Makes mdas_http_run() return as soon as the current callback is done;
+ * requests not finished are dropped (their callbacks are never called)
+ * when h is freed. */
+void mdas_http_stop(struct mdas_http *h);
+
 void mdas_http_get_stats(const struct mdas_http *h, struct mdas_http_stats *st);
 
 /* The retry delay for failure number n (1-based) with full jitter, in
