@@ -52,6 +52,7 @@ usage(FILE *fp)
 struct ui {
 	int tty;                   /* progress line on stderr */
 	int shown;
+	int64_t last_ms;           /* when it was last drawn */
 };
 
 static void
@@ -86,8 +87,15 @@ on_progress(void *ctx, const struct mdas_fetch_stats *st)
 {
 	struct ui *ui = ctx;
 
+	int64_t now;
+
 	if (!ui->tty)
 		return;
+	/* At most ten redraws a second, and always the last state. */
+	now = mdas_monotonic_ms();
+	if (ui->shown && now - ui->last_ms < 100 && st->done < st->total)
+		return;
+	ui->last_ms = now;
 	fprintf(stderr, "\r%s: %zu/%zu done, %zu failed, %ld retries\033[K",
 	    mdas_log_progname(), st->done, st->total, st->failed, st->http.retries);
 	ui->shown = 1;
@@ -168,7 +176,7 @@ main(int argc, char **argv)
 	struct mdas_fetch_stats st;
 	struct mdas_fetch_hooks hooks;
 	struct mdas_error err;
-	struct ui ui = { 0, 0 };
+	struct ui ui = { 0, 0, 0 };
 	const char *config_path = NULL, *start = NULL, *end = NULL;
 	char **list = NULL;
 	size_t nlist = 0, i;
