@@ -169,6 +169,49 @@ note_width(struct sheet *sh, int col, double w)
 		sh->width[col] = w;
 }
 
+/* libxlsxwriter prints its own failures on stderr (workbook_close(), the
+ * scratch file of a new sheet), in its own format, which would also break
+ * MDAS_LOG_FORMAT=json; our caller reports each failure once, with the
+ * path.  So stderr points at /dev/null around those calls. */
+static int
+quiet_begin(void)
+{
+	int saved = -1, null;
+
+	fflush(stderr);
+	if ((null = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0) {
+		if ((saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)) >= 0)
+			dup2(null, STDERR_FILENO);
+		close(null);
+	}
+	return saved;
+}
+
+static void
+quiet_end(int saved)
+{
+	int e = errno;
+
+	if (saved >= 0) {
+		fflush(stderr);
+		dup2(saved, STDERR_FILENO);
+		close(saved);
+	}
+	errno = e;
+}
+
+static lxw_worksheet *
+add_sheet(struct mdas_xlsx *x, const char *name)
+{
+	lxw_worksheet *ws;
+	int q = quiet_begin();
+
+	errno = 0;
+	ws = workbook_add_worksheet(x->wb, name);
+	quiet_end(q);
+	return ws;
+}
+
 /* ---- formats ---- */
 
 static lxw_format *
@@ -344,7 +387,7 @@ sheet_open(struct mdas_xlsx *x, struct sheet *sh, const char *name,
 	sh->ncols = local_cols + (int)nfields;
 	if (sh->ncols > MAX_COLS)
 		return mdas_error_set(err, "sheet %s: too many columns", name);
-	if ((sh->ws = workbook_add_worksheet(x->wb, name)) == NULL)
+	if ((sh->ws = add_sheet(x, name)) == NULL)
 		return mdas_error_errno(err, errno, "%s: cannot start sheet %s", x->path, name);
 
 	/* The local-time columns say whose clock they show; the zone's name
@@ -735,7 +778,7 @@ write_summary(struct mdas_xlsx *x, struct mdas_error *err)
 	lxw_row_t r = 0;
 	int k;
 
-	if ((ws = workbook_add_worksheet(x->wb, "Summary")) == NULL)
+	if ((ws = add_sheet(x, "Summary")) == NULL)
 		return mdas_error_errno(err, errno, "%s: cannot start sheet Summary", x->path);
 	if ((v = calloc(x->nsym + 1, sizeof *v)) == NULL)
 		return mdas_error_errno(err, ENOMEM, "%s", x->path);
@@ -826,7 +869,7 @@ write_charts(struct mdas_xlsx *x, struct mdas_error *err)
 
 	if (x->ser_first == NULL)
 		return 0;
-	if ((ws = workbook_add_worksheet(x->wb, "Charts")) == NULL)
+	if ((ws = add_sheet(x, "Charts")) == NULL)
 		return mdas_error_errno(err, errno, "%s: cannot start sheet Charts", x->path);
 	worksheet_write_string(ws, 0, 0, "Close over time, one chart per series (data on sheet Bars)",
 	    x->f_title);
@@ -871,38 +914,11 @@ write_charts(struct mdas_xlsx *x, struct mdas_error *err)
 	return 0;
 }
 
-/* workbook_close() prints its failures on stderr itself, in its own
- * format (and would break MDAS_LOG_FORMAT=json); the caller reports the
- * failure once.  So stderr points at /dev/null for the call. */
-static lxw_error
-close_quietly(lxw_workbook *wb, int *errnum)
-{
-	lxw_error e;
-	int saved = -1, null;
-
-	fflush(stderr);
-	if ((null = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0) {
-		saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-		if (saved >= 0)
-			dup2(null, STDERR_FILENO);
-		close(null);
-	}
-	errno = 0;
-	e = workbook_close(wb);
-	*errnum = errno;
-	if (saved >= 0) {
-		fflush(stderr);
-		dup2(saved, STDERR_FILENO);
-		close(saved);
-	}
-	return e;
-}
-
 int
 mdas_xlsx_finish(struct mdas_xlsx *x, struct mdas_error *err)
 {
 	lxw_error e;
-	int rc = 0, errnum;
+	int rc = 0, errnum, q;
 
 	sheet_finish(x, &x->quotes);
 	sheet_finish(x, &x->bars);
@@ -912,7 +928,11 @@ mdas_xlsx_finish(struct mdas_xlsx *x, struct mdas_error *err)
 		mdas_xlsx_free(x);
 		return -1;
 	}
-	e = close_quietly(x->wb, &errnum);
+	q = quiet_begin();
+	errno = 0;
+	e = workbook_close(x->wb);
+	errnum = errno;
+	quiet_end(q);
 	x->wb = NULL;
 	if (e != LXW_NO_ERROR) {
 		/* libxlsxwriter's message is generic ("Zip generic error
