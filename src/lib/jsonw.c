@@ -139,8 +139,25 @@ append_escaped(struct mdas_jsonw *w, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i, start = 0;
-	char esc[7];
+	char esc[7], *p;
 
+	/* Fast path: keys and most values need no escaping. */
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == '"' || c == '\\')
+			break;
+	}
+	if (i == n) {
+		if (reserve(w, n + 2) < 0)
+			return;
+		p = w->buf + w->len;
+		*p++ = '"';
+		memcpy(p, s, n);
+		p[n] = '"';
+		w->len += n + 2;
+		w->buf[w->len] = '\0';
+		return;
+	}
 	append_char(w, '"');
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];

@@ -178,7 +178,7 @@ bad:
  * computed exactly. */
 #define ZONE_MAX 64
 #define ZONE_NAME_MAX 64
-#define DAY_CACHE 512
+#define DAY_CACHE 4096   /* eleven years of days per zone, 64 KiB */
 
 struct zone_cache {
 	char name[ZONE_NAME_MAX];
