@@ -23,6 +23,9 @@ struct mdas_normalizer {
 	void *arg;
 	struct mdas_jsonw *w;
 	struct mdas_series_table *series;
+	/* The series of the last bars envelope: the only one that may hold a
+	 * bar back, so each series' bars leave together. */
+	struct mdas_series *current;
 	struct mdas_record *scratch;
 	struct mdas_normalize_stats stats;
 
@@ -534,6 +537,8 @@ cmp_tsidx(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+static int flush_held(struct mdas_normalizer *, struct mdas_series *);
+
 static int
 process_bars(struct mdas_normalizer *n, struct env *e, struct mdas_series *s,
     const struct bar_source *src)
@@ -541,6 +546,14 @@ process_bars(struct mdas_normalizer *n, struct env *e, struct mdas_series *s,
 	char why[600], iso[MDAS_ISO_MAX];
 	size_t i, m = 0;
 	int sorted = 1;
+
+	/* A held bar waits only for more envelopes of its own series (a
+	 * re-fetch of the forming bar); another series releases it, so a
+	 * series' bars stay together in the output, as readers expect. */
+	if (n->current != NULL && n->current != s &&
+	    flush_held(n, n->current) != MDAS_NORM_OK)
+		return MDAS_NORM_FAIL;
+	n->current = s;
 
 	if (src->count > n->order_cap) {
 		struct tsidx *o = realloc(n->order, src->count * sizeof(*o));
