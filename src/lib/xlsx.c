@@ -397,7 +397,7 @@ sheet_open(struct mdas_xlsx *x, struct sheet *sh, const char *name,
 		    "Time (exchange time)", "Time zone" };
 		for (c = 0; c < 3; c++) {
 			worksheet_write_string(sh->ws, 0, (lxw_col_t)c, h[c], x->f_header);
-			note_width(sh, c, (double)strlen(h[c]) * 0.8);
+			note_width(sh, c, (double)strlen(h[c]) + 2);
 		}
 		sh->colfmt[0] = x->f_date;
 		sh->colfmt[1] = x->f_time;
