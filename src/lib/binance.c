@@ -7,28 +7,6 @@
 #include "binance.h"
 #include "symbol.h"
 
-static int
-put_escaped(FILE *fp, const char *s)
-{
-	char buf[3 * 256 + 1];
-
-	if (mdas_url_escape(s, buf, sizeof(buf)) < 0)
-		return -1;
-	return fputs(buf, fp) < 0 ? -1 : 0;
-}
-
-/* open_memstream() sets the buffer pointer only at fclose(): hence the
- * pointer to it. */
-static char *
-finish(FILE *fp, char **buf, int failed)
-{
-	if (fclose(fp) != 0 || failed) {
-		free(*buf);
-		return NULL;
-	}
-	return *buf;
-}
-
 char *
 mdas_binance_ticker_url(const char *base, const char *const *syms, size_t n)
 {
@@ -41,7 +19,7 @@ mdas_binance_ticker_url(const char *base, const char *const *syms, size_t n)
 		return NULL;
 	if (n == 1) {
 		fprintf(fp, "%s/api/v3/ticker/24hr?symbol=", base);
-		failed |= put_escaped(fp, syms[0]);
+		failed |= mdas_url_put_escaped(fp, syms[0]);
 	} else {
 		/* ["A","B"] percent-encoded as a whole: %5B%22A%22%2C%22B%22%5D */
 		fprintf(fp, "%s/api/v3/ticker/24hr?symbols=%%5B", base);
@@ -49,12 +27,12 @@ mdas_binance_ticker_url(const char *base, const char *const *syms, size_t n)
 			if (i > 0)
 				fputs("%2C", fp);
 			fputs("%22", fp);
-			failed |= put_escaped(fp, syms[i]);
+			failed |= mdas_url_put_escaped(fp, syms[i]);
 			fputs("%22", fp);
 		}
 		fputs("%5D", fp);
 	}
-	return finish(fp, &buf, failed);
+	return mdas_url_finish(fp, &buf, failed);
 }
 
 char *
@@ -69,12 +47,12 @@ mdas_binance_klines_url(const char *base, const char *sym, const char *interval,
 	if (fp == NULL)
 		return NULL;
 	fprintf(fp, "%s/api/v3/klines?symbol=", base);
-	failed |= put_escaped(fp, sym);
+	failed |= mdas_url_put_escaped(fp, sym);
 	fputs("&interval=", fp);
-	failed |= put_escaped(fp, interval);
+	failed |= mdas_url_put_escaped(fp, interval);
 	fprintf(fp, "&startTime=%lld&endTime=%lld&limit=%d",
 	    (long long)start_ms, (long long)end_ms, limit);
-	return finish(fp, &buf, failed);
+	return mdas_url_finish(fp, &buf, failed);
 }
 
 const char *

@@ -1,6 +1,8 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -124,4 +126,24 @@ full:
 	if (n > 0)
 		buf[0] = '\0';
 	return -1;
+}
+
+int
+mdas_url_put_escaped(FILE *fp, const char *s)
+{
+	char buf[3 * 256 + 1];
+
+	if (mdas_url_escape(s, buf, sizeof(buf)) < 0)
+		return -1;
+	return fputs(buf, fp) < 0 ? -1 : 0;
+}
+
+char *
+mdas_url_finish(FILE *fp, char **buf, int failed)
+{
+	if (fclose(fp) != 0 || failed) {
+		free(*buf);
+		return NULL;
+	}
+	return *buf;
 }

@@ -11,6 +11,7 @@
 #define MDAS_SYMBOL_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "error.h"
 
@@ -42,5 +43,13 @@ int mdas_symbol_resolve(const char *spec, enum mdas_source force,
 /* Percent-encodes s (everything but A-Z a-z 0-9 - . _ ~) into buf of size
  * n.  Returns the length, or -1 (buf then holds "") if it does not fit. */
 int mdas_url_escape(const char *s, char *buf, size_t n);
+
+/* URL building on an open_memstream() stream: writes s percent-encoded
+ * (0, or -1 when s is too long or the write fails). */
+int mdas_url_put_escaped(FILE *fp, const char *s);
+/* Closes the memstream and returns its buffer (the caller frees it), or
+ * NULL, freeing it, when writing failed.  open_memstream() sets the buffer
+ * pointer only at fclose(): hence the pointer to it. */
+char *mdas_url_finish(FILE *fp, char **buf, int failed);
 
 #endif

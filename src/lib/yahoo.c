@@ -8,30 +8,6 @@
 #include "symbol.h"
 #include "yahoo.h"
 
-/* Buffers built with open_memstream: URLs are short, and one helper
- * keeps the escaping in one place. */
-static int
-put_escaped(FILE *fp, const char *s)
-{
-	char buf[3 * 256 + 1];
-
-	if (mdas_url_escape(s, buf, sizeof(buf)) < 0)
-		return -1;
-	return fputs(buf, fp) < 0 ? -1 : 0;
-}
-
-/* open_memstream() sets the buffer pointer only at fclose(): hence the
- * pointer to it. */
-static char *
-finish(FILE *fp, char **buf, int failed)
-{
-	if (fclose(fp) != 0 || failed) {
-		free(*buf);
-		return NULL;
-	}
-	return *buf;
-}
-
 int
 mdas_yahoo_crumb_check(long status, const char *body, size_t len,
     char *crumb, const char **why)
@@ -89,7 +65,7 @@ mdas_yahoo_getcrumb_url(const char *base)
 	if (fp == NULL)
 		return NULL;
 	fprintf(fp, "%s/v1/test/getcrumb", base);
-	return finish(fp, &buf, 0);
+	return mdas_url_finish(fp, &buf, 0);
 }
 
 char *
@@ -107,11 +83,11 @@ mdas_yahoo_quote_url(const char *base, const char *const *syms, size_t n,
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			fputc(',', fp);
-		failed |= put_escaped(fp, syms[i]);
+		failed |= mdas_url_put_escaped(fp, syms[i]);
 	}
 	fputs("&crumb=", fp);
-	failed |= put_escaped(fp, crumb);
-	return finish(fp, &buf, failed);
+	failed |= mdas_url_put_escaped(fp, crumb);
+	return mdas_url_finish(fp, &buf, failed);
 }
 
 char *
@@ -126,17 +102,17 @@ mdas_yahoo_chart_url(const char *base, const char *sym, const char *interval,
 	if (fp == NULL)
 		return NULL;
 	fprintf(fp, "%s/v8/finance/chart/", base);
-	failed |= put_escaped(fp, sym);
+	failed |= mdas_url_put_escaped(fp, sym);
 	fputs("?interval=", fp);
-	failed |= put_escaped(fp, interval);
+	failed |= mdas_url_put_escaped(fp, interval);
 	if (range != NULL) {
 		fputs("&range=", fp);
-		failed |= put_escaped(fp, range);
+		failed |= mdas_url_put_escaped(fp, range);
 	} else
 		fprintf(fp, "&period1=%lld&period2=%lld", (long long)period1, (long long)period2);
 	if (events)
 		fputs("&events=div%2Csplits", fp);
-	return finish(fp, &buf, failed);
+	return mdas_url_finish(fp, &buf, failed);
 }
 
 int
