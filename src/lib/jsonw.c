@@ -56,15 +56,13 @@ mdas_jsonw_reset(struct mdas_jsonw *w)
 }
 
 static int
-reserve(struct mdas_jsonw *w, size_t extra)
+grow(struct mdas_jsonw *w, size_t extra)
 {
 	size_t cap;
 	char *p;
 
 	if (w->failed)
 		return -1;
-	if (w->len + extra + 1 <= w->cap)
-		return 0;
 	cap = w->cap;
 	while (w->len + extra + 1 > cap)
 		cap *= 2;
@@ -75,6 +73,16 @@ reserve(struct mdas_jsonw *w, size_t extra)
 	w->buf = p;
 	w->cap = cap;
 	return 0;
+}
+
+/* Inline fast path: this runs several times per field written.  A failed
+ * writer never grows, so the capacity test alone is enough there too. */
+static inline int
+reserve(struct mdas_jsonw *w, size_t extra)
+{
+	if (w->len + extra + 1 <= w->cap && !w->failed)
+		return 0;
+	return grow(w, extra);
 }
 
 static void
@@ -134,6 +142,13 @@ void mdas_jsonw_end_object(struct mdas_jsonw *w)   { close_container(w, '}'); }
 void mdas_jsonw_begin_array(struct mdas_jsonw *w)  { open_container(w, '['); }
 void mdas_jsonw_end_array(struct mdas_jsonw *w)    { close_container(w, ']'); }
 
+/* Bytes that JSON strings must escape: controls, '"' and '\\'. */
+static const unsigned char needs_escape[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1,
+};
+
 static void
 append_escaped(struct mdas_jsonw *w, const char *s, size_t n)
 {
@@ -142,11 +157,9 @@ append_escaped(struct mdas_jsonw *w, const char *s, size_t n)
 	char esc[7], *p;
 
 	/* Fast path: keys and most values need no escaping. */
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == '"' || c == '\\')
+	for (i = 0; i < n; i++)
+		if (needs_escape[(unsigned char)s[i]])
 			break;
-	}
 	if (i == n) {
 		if (reserve(w, n + 2) < 0)
 			return;
@@ -290,12 +303,16 @@ mdas_jsonw_number(struct mdas_jsonw *w, double v)
 void
 mdas_jsonw_int(struct mdas_jsonw *w, int64_t v)
 {
-	char num[32];
-	int n;
+	char num[24], *p = num + sizeof(num);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
 
 	before_value(w);
-	n = snprintf(num, sizeof(num), "%" PRId64, v);
-	append(w, num, (size_t)n);
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	append(w, p, (size_t)(num + sizeof(num) - p));
 }
 
 void

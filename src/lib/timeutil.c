@@ -64,6 +64,15 @@ floor_div(int64_t a, int64_t b)
 	return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
 
+static void
+put_digits(char *p, unsigned v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 int
 mdas_format_iso_ms(int64_t ms, char *buf)
 {
@@ -79,9 +88,23 @@ mdas_format_iso_ms(int64_t ms, char *buf)
 		buf[0] = '\0';
 		return -1;
 	}
-	return snprintf(buf, MDAS_ISO_MAX, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-	    (int)y, m, d, (int)(secs / 3600), (int)(secs / 60 % 60),
-	    (int)(secs % 60), msec);
+	/* By hand: this runs for every record normalized or exported. */
+	put_digits(buf, (unsigned)y, 4);
+	buf[4] = '-';
+	put_digits(buf + 5, m, 2);
+	buf[7] = '-';
+	put_digits(buf + 8, d, 2);
+	buf[10] = 'T';
+	put_digits(buf + 11, (unsigned)(secs / 3600), 2);
+	buf[13] = ':';
+	put_digits(buf + 14, (unsigned)(secs / 60 % 60), 2);
+	buf[16] = ':';
+	put_digits(buf + 17, (unsigned)(secs % 60), 2);
+	buf[19] = '.';
+	put_digits(buf + 20, (unsigned)msec, 3);
+	buf[23] = 'Z';
+	buf[24] = '\0';
+	return 24;
 }
 
 /* Reads exactly n digits. */

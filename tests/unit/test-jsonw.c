@@ -25,7 +25,7 @@ main(void)
 	struct json_object *obj;
 	const char *s;
 
-	tap_plan(29);
+	tap_plan(30);
 	number(0, "0");
 	number(100, "100");
 	number(0.1, "0.1");
@@ -71,6 +71,15 @@ main(void)
 	tap_is_str(mdas_jsonw_buffer(w, NULL), "{\"p\":75.0875015258789,\"v\":[1,2.50]}",
 	    "json-c values keep the text of their numbers");
 	json_object_put(obj);
+	mdas_jsonw_reset(w);
+	mdas_jsonw_begin_array(w);
+	mdas_jsonw_int(w, 0);
+	mdas_jsonw_int(w, -42);
+	mdas_jsonw_int(w, INT64_MAX);
+	mdas_jsonw_int(w, INT64_MIN);
+	mdas_jsonw_end_array(w);
+	tap_is_str(mdas_jsonw_buffer(w, NULL),
+	    "[0,-42,9223372036854775807,-9223372036854775808]", "integers, extremes included");
 	mdas_jsonw_free(w);
 	mdas_jsonw_free(NULL);
 	return tap_done();
