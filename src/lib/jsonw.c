@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -229,6 +230,53 @@ mdas_jsonw_string_n(struct mdas_jsonw *w, const char *s, size_t len)
 	append_escaped(w, s, len);
 }
 
+/* Fast path for the common case, a value with at most 15 significant
+ * digits in plain notation (prices, volumes): the fewest decimals k for
+ * which round(|v| * 10^k) / 10^k reads back as |v|.  Below 10^15 the
+ * product's rounding error cannot move round() off the right integer, and
+ * any decimal of 15 or fewer digits maps to its own double, so this finds
+ * the same shortest form as the slow path.  Longer values (float32 noise
+ * such as 74.05999755859375) take the slow path.  Returns -1 then. */
+static int
+format_fast(double v, char *buf)
+{
+	static const double p10[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+		1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+	};
+	char digits[24];
+	double a = v < 0 ? -v : v, m;
+	uint64_t u;
+	int k, n = 0, pos = 0, i;
+
+	if (!(a >= 1e-7 && a < 1e15))
+		return -1;
+	for (k = 0; ; k++) {
+		if (k >= (int)(sizeof(p10) / sizeof(p10[0])) || a * p10[k] >= 1e15)
+			return -1;
+		m = nearbyint(a * p10[k]);
+		if (m / p10[k] == a)
+			break;
+	}
+	for (u = (uint64_t)m; u != 0 || n == 0; u /= 10)
+		digits[n++] = (char)('0' + u % 10);   /* reversed */
+	if (v < 0)
+		buf[pos++] = '-';
+	if (n <= k) {
+		buf[pos++] = '0';
+		buf[pos++] = '.';
+		for (i = 0; i < k - n; i++)
+			buf[pos++] = '0';
+	}
+	for (i = n - 1; i >= 0; i--) {
+		buf[pos++] = digits[i];
+		if (i == k && i > 0 && n > k)
+			buf[pos++] = '.';
+	}
+	buf[pos] = '\0';
+	return pos;
+}
+
 int
 mdas_format_double(double v, char *buf)
 {
@@ -244,9 +292,13 @@ mdas_format_double(double v, char *buf)
 		memcpy(buf, "0", 2);
 		return 1;
 	}
-	/* Fewest significant digits that read back as v: 15 always suffice
-	 * for values that were written with 15 or fewer, 17 for any double. */
-	for (prec = 15; prec <= 17; prec++) {
+	if ((pos = format_fast(v, buf)) >= 0)
+		return pos;
+	pos = 0;
+	/* Fewest significant digits that read back as v: 15 suffice for any
+	 * value written with 15 or fewer, 17 for any double; subnormals have
+	 * less precision and may need fewer, so they start from 1. */
+	for (prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
 		if (prec == 17 || strtod(tmp, NULL) == v)
 			break;

@@ -18,6 +18,76 @@ number(double v, const char *want)
 		tap_ok(strtod(buf, NULL) == v, "%s reads back as the same double", buf);
 }
 
+/* Significant digits in a plain or exponent number text: from the first
+ * non-zero digit to the last non-zero one. */
+static int
+sig_digits(const char *s)
+{
+	int n = 0, pending = 0, lead = 1;
+
+	for (; *s && *s != 'e'; s++) {
+		if (*s < '0' || *s > '9')
+			continue;
+		if (lead && *s == '0')
+			continue;
+		lead = 0;
+		if (*s == '0')
+			pending++;
+		else {
+			n += pending + 1;
+			pending = 0;
+		}
+	}
+	return n;
+}
+
+/* Over 100000 values of one family: every text reads back as the same
+ * double, no text with one digit fewer would, and there is no exponent
+ * between 1e-7 and 1e21.  Checked against printf and strtod, not against
+ * the formatter's own logic. */
+static void
+shortest_property(int family)
+{
+	static const char *const names[] = {
+		"prices with 0-8 decimals", "random bit patterns", "values near powers of ten",
+	};
+	char buf[MDAS_NUMBER_MAX], shorter[64];
+	unsigned long long seed = 88172645463325252ULL + (unsigned)family;
+	int i, bad = 0, n;
+	double v = 0;
+
+	for (i = 0; i < 100000 && bad < 5; i++) {
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		if (family == 0)
+			v = (double)(seed % 10000000000ULL) / pow(10, (double)((seed >> 60) % 9));
+		else if (family == 1) {
+			memcpy(&v, &seed, sizeof(v));
+			if (!isfinite(v) || v == 0)
+				continue;
+		} else
+			v = pow(10, (double)(int)(seed % 40) - 12) * (1 + ((double)(seed >> 40) - 8388608) * 1e-15);
+		mdas_format_double(v, buf);
+		n = sig_digits(buf);
+		if (strtod(buf, NULL) != v) {
+			printf("# %s does not read back as %.17g\n", buf, v);
+			bad++;
+		} else if (n > 1) {
+			snprintf(shorter, sizeof(shorter), "%.*e", n - 2, v);
+			if (strtod(shorter, NULL) == v) {
+				printf("# %s is not shortest: %s\n", buf, shorter);
+				bad++;
+			}
+		}
+		if (fabs(v) >= 1e-7 && fabs(v) < 1e21 && strchr(buf, 'e') != NULL) {
+			printf("# %s has an exponent\n", buf);
+			bad++;
+		}
+	}
+	tap_ok(bad == 0, "shortest round-trip text for %s", names[family]);
+}
+
 int
 main(void)
 {
@@ -25,7 +95,7 @@ main(void)
 	struct json_object *obj;
 	const char *s;
 
-	tap_plan(30);
+	tap_plan(33);
 	number(0, "0");
 	number(100, "100");
 	number(0.1, "0.1");
@@ -40,6 +110,10 @@ main(void)
 	number(2.5e20, "250000000000000000000");
 	number(NAN, "null");
 	number(INFINITY, "null");
+
+	shortest_property(0);
+	shortest_property(1);
+	shortest_property(2);
 
 	w = mdas_jsonw_new();
 	mdas_jsonw_begin_object(w);
