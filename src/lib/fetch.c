@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "binance.h"
@@ -281,24 +282,49 @@ submit(struct fetch *f, struct job *j, char *url, int flags)
 }
 
 /* Stable words for transport failures: curl's own texts carry timings
- * and byte counts that differ from run to run. */
-static void
-transport_text(const struct mdas_http_response *r, const char **code, const char **msg)
+ * and byte counts that differ from run to run.  Failures to reach a host
+ * name it, since the fix is in that host's base_url setting. */
+static const char *
+transport_text(const struct mdas_http_response *r, const char **code,
+    char *buf, size_t n)
 {
+	const char *host = r->url != NULL ? strstr(r->url, "://") : NULL;
+	int hostlen = 0;
+
+	if (host != NULL) {
+		host += 3;
+		hostlen = (int)strcspn(host, "/?#");
+	}
 	if (r->too_large) {
 		*code = "too_large";
-		*msg = "response larger than http.max_response_bytes";
-		return;
+		return "response larger than http.max_response_bytes";
 	}
 	switch (r->curl_code) {
-	case 28: *code = "timeout"; *msg = "timed out"; break;
-	case 7: *code = "connect"; *msg = "cannot connect"; break;
-	case 6: *code = "dns"; *msg = "cannot resolve the host name"; break;
-	case 18: *code = "truncated"; *msg = "truncated response (connection closed early)"; break;
-	case 52: *code = "reset"; *msg = "connection closed without a response"; break;
-	case 55: case 56: *code = "reset"; *msg = "connection reset"; break;
-	case 60: *code = "tls"; *msg = "TLS certificate verification failed"; break;
-	default: *code = "transport"; *msg = r->error; break;
+	case CURLE_OPERATION_TIMEDOUT: *code = "timeout"; return "timed out";
+	case CURLE_COULDNT_CONNECT:
+		*code = "connect";
+		snprintf(buf, n, "cannot connect to %.*s", hostlen, host != NULL ? host : "");
+		return buf;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		*code = "dns";
+		snprintf(buf, n, "cannot resolve the host name %.*s", hostlen,
+		    host != NULL ? host : "");
+		return buf;
+	case CURLE_PARTIAL_FILE:
+		*code = "truncated";
+		return "truncated response (connection closed early)";
+	case CURLE_GOT_NOTHING:
+		*code = "reset";
+		return "connection closed without a response";
+	case CURLE_SEND_ERROR: case CURLE_RECV_ERROR:
+		*code = "reset";
+		return "connection reset";
+	case CURLE_PEER_FAILED_VERIFICATION:
+		*code = "tls";
+		return "TLS certificate verification failed";
+	default:
+		*code = "transport";
+		return r->error;
 	}
 }
 
@@ -463,10 +489,11 @@ yahoo_release_waiting(struct fetch *f)
 static void
 yahoo_crumb_done(struct fetch *f, const struct mdas_http_response *r)
 {
+	char tbuf[300];
 	const char *why, *code;
 
 	if (r->curl_code != 0) {
-		transport_text(r, &code, &why);
+		why = transport_text(r, &code, tbuf, sizeof(tbuf));
 		snprintf(f->crumb_why, sizeof(f->crumb_why), "crumb flow failed (getcrumb: %s)", why);
 		f->crumb_state = CRUMB_FAILED;
 	} else if (mdas_yahoo_crumb_check(r->status, r->body, r->len, f->crumb, &why) < 0) {
@@ -487,6 +514,7 @@ yahoo_crumb_done(struct fetch *f, const struct mdas_http_response *r)
 static void
 yahoo_quote_done(struct fetch *f, struct job *j, const struct mdas_http_response *r)
 {
+	char tbuf[300];
 	struct json_object *body, *results, *q;
 	const char *code, *desc;
 	char why[300];
@@ -521,7 +549,7 @@ yahoo_quote_done(struct fetch *f, struct job *j, const struct mdas_http_response
 		return;
 	}
 	if (r->curl_code != 0) {
-		transport_text(r, &code, &desc);
+		desc = transport_text(r, &code, tbuf, sizeof(tbuf));
 		fail_all(f, j, r->status, code, desc, r->retryable, r->attempts, r->fetched_at_ms);
 		goto done;
 	}
@@ -569,13 +597,14 @@ done:
 static void
 yahoo_chart_done(struct fetch *f, struct job *j, const struct mdas_http_response *r)
 {
+	char tbuf[300];
 	struct json_object *body;
 	const char *code, *desc;
 	char why[300];
 	size_t i = j->idx[0];
 
 	if (r->curl_code != 0) {
-		transport_text(r, &code, &desc);
+		desc = transport_text(r, &code, tbuf, sizeof(tbuf));
 		emit_error(f, i, r->status, code, desc, r->retryable, r->attempts, r->fetched_at_ms);
 	} else if ((body = parse_body(r, why, sizeof(why))) == NULL) {
 		if (r->status != 200)
@@ -656,6 +685,7 @@ binance_ticker(struct fetch *f, const size_t *idx, size_t n)
 static void
 binance_ticker_done(struct fetch *f, struct job *j, const struct mdas_http_response *r)
 {
+	char tbuf[300];
 	struct json_object *body, *o;
 	const char *code, *msg;
 	char why[300];
@@ -663,7 +693,7 @@ binance_ticker_done(struct fetch *f, struct job *j, const struct mdas_http_respo
 	size_t k;
 
 	if (r->curl_code != 0) {
-		transport_text(r, &code, &msg);
+		msg = transport_text(r, &code, tbuf, sizeof(tbuf));
 		fail_all(f, j, r->status, code, msg, r->retryable, r->attempts, r->fetched_at_ms);
 		goto done;
 	}
@@ -758,6 +788,7 @@ binance_klines(struct fetch *f, size_t i, const char *binterval)
 static void
 binance_klines_done(struct fetch *f, struct job *j, const struct mdas_http_response *r)
 {
+	char tbuf[300];
 	struct json_object *body, *last, *t;
 	const char *code, *msg;
 	char why[300], note[64];
@@ -767,7 +798,7 @@ binance_klines_done(struct fetch *f, struct job *j, const struct mdas_http_respo
 	j->attempts += r->attempts;
 	j->elapsed_ms += r->elapsed_ms;
 	if (r->curl_code != 0) {
-		transport_text(r, &code, &msg);
+		msg = transport_text(r, &code, tbuf, sizeof(tbuf));
 		fail_all(f, j, r->status, code, msg, r->retryable, j->attempts, r->fetched_at_ms);
 		goto done;
 	}
