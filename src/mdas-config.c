@@ -100,10 +100,7 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'C' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		MDAS_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = NULL, *cmd;
@@ -115,11 +112,9 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+qvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'C': config_path = optarg; break;
-		case 'q': mdas_log_set_level(MDAS_LOG_ERROR); break;
-		case 'v': mdas_log_set_level(MDAS_LOG_DEBUG); break;
-		case 'h': usage(stdout); return mdas_close_stdout() ? 1 : 0;
-		case 'V': mdas_print_version(); return mdas_close_stdout() ? 1 : 0;
-		default: usage(stderr); return MDAS_EXIT_USAGE;
+		default:
+			if ((c = mdas_cli_option(c, usage)) != MDAS_CLI_GO_ON)
+				return c;
 		}
 	}
 	if (optind >= argc) {

@@ -108,10 +108,7 @@ main(int argc, char **argv)
 		{ "no-header", no_argument, NULL, OPT_NO_HEADER },
 		{ "delimiter", required_argument, NULL, 'd' },
 		{ "lf", no_argument, NULL, OPT_LF },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		MDAS_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mdas_export_opts o = MDAS_EXPORT_OPTS_INIT;
@@ -140,11 +137,9 @@ main(int argc, char **argv)
 				return MDAS_EXIT_USAGE;
 			}
 			break;
-		case 'q': mdas_log_set_level(MDAS_LOG_ERROR); break;
-		case 'v': mdas_log_set_level(MDAS_LOG_DEBUG); break;
-		case 'h': usage(stdout); return mdas_close_stdout() ? 1 : 0;
-		case 'V': mdas_print_version(); return mdas_close_stdout() ? 1 : 0;
-		default: usage(stderr); return MDAS_EXIT_USAGE;
+		default:
+			if ((c = mdas_cli_option(c, usage)) != MDAS_CLI_GO_ON)
+				return c;
 		}
 	}
 	if (optind < argc) {

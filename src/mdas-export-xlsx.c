@@ -46,10 +46,7 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		MDAS_EXPORT_LONGOPTS,
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		MDAS_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mdas_export_opts o = MDAS_EXPORT_OPTS_INIT;
@@ -70,11 +67,9 @@ main(int argc, char **argv)
 		if (mdas_export_getopt(&o, c, optarg))
 			continue;
 		switch (c) {
-		case 'q': mdas_log_set_level(MDAS_LOG_ERROR); break;
-		case 'v': mdas_log_set_level(MDAS_LOG_DEBUG); break;
-		case 'h': usage(stdout); return mdas_close_stdout() ? 1 : 0;
-		case 'V': mdas_print_version(); return mdas_close_stdout() ? 1 : 0;
-		default: usage(stderr); return MDAS_EXIT_USAGE;
+		default:
+			if ((c = mdas_cli_option(c, usage)) != MDAS_CLI_GO_ON)
+				return c;
 		}
 	}
 	if (optind < argc) {

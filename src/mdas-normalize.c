@@ -134,10 +134,7 @@ main(int argc, char **argv)
 		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "rejects", required_argument, NULL, OPT_REJECTS },
 		{ "config", required_argument, NULL, OPT_CONFIG },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		MDAS_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct reject_sink rs = { NULL, NULL, NULL, 0, 0 };
@@ -158,11 +155,9 @@ main(int argc, char **argv)
 		case OPT_STRICT: rs.strict = 1; break;
 		case OPT_REJECTS: rs.path = optarg; break;
 		case OPT_CONFIG: config_path = optarg; break;
-		case 'q': mdas_log_set_level(MDAS_LOG_ERROR); break;
-		case 'v': mdas_log_set_level(MDAS_LOG_DEBUG); break;
-		case 'h': usage(stdout); return mdas_close_stdout() ? 1 : 0;
-		case 'V': mdas_print_version(); return mdas_close_stdout() ? 1 : 0;
-		default: usage(stderr); return MDAS_EXIT_USAGE;
+		default:
+			if ((c = mdas_cli_option(c, usage)) != MDAS_CLI_GO_ON)
+				return c;
 		}
 	}
 

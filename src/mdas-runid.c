@@ -34,10 +34,7 @@ main(int argc, char **argv)
 		{ "current", no_argument, NULL, 'c' },
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'C' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		MDAS_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mdas_settings *settings = NULL;
@@ -52,11 +49,9 @@ main(int argc, char **argv)
 		case 'c': current = 1; break;
 		case 's': state_dir = optarg; break;
 		case 'C': config_path = optarg; break;
-		case 'q': mdas_log_set_level(MDAS_LOG_ERROR); break;
-		case 'v': mdas_log_set_level(MDAS_LOG_DEBUG); break;
-		case 'h': usage(stdout); return mdas_close_stdout() ? 1 : 0;
-		case 'V': mdas_print_version(); return mdas_close_stdout() ? 1 : 0;
-		default: usage(stderr); return MDAS_EXIT_USAGE;
+		default:
+			if ((c = mdas_cli_option(c, usage)) != MDAS_CLI_GO_ON)
+				return c;
 		}
 	}
 	if (optind < argc) {

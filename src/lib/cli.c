@@ -17,6 +17,28 @@ mdas_print_version(void)
 }
 
 int
+mdas_cli_option(int c, void (*usage)(FILE *))
+{
+	switch (c) {
+	case 'q':
+		mdas_log_set_level(MDAS_LOG_ERROR);
+		return MDAS_CLI_GO_ON;
+	case 'v':
+		mdas_log_set_level(MDAS_LOG_DEBUG);
+		return MDAS_CLI_GO_ON;
+	case 'h':
+		usage(stdout);
+		return mdas_close_stdout() < 0 ? MDAS_EXIT_FAILURE : MDAS_EXIT_OK;
+	case 'V':
+		mdas_print_version();
+		return mdas_close_stdout() < 0 ? MDAS_EXIT_FAILURE : MDAS_EXIT_OK;
+	default:
+		usage(stderr);
+		return MDAS_EXIT_USAGE;
+	}
+}
+
+int
 mdas_close_stdout(void)
 {
 	int failed = ferror(stdout);

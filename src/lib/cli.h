@@ -3,11 +3,31 @@
 #ifndef MDAS_CLI_H
 #define MDAS_CLI_H
 
+#include <stdio.h>
+
 enum {
 	MDAS_EXIT_OK = 0,        /* everything succeeded */
 	MDAS_EXIT_FAILURE = 1,   /* runtime or partial failure */
 	MDAS_EXIT_USAGE = 2,     /* usage or configuration error */
 };
+
+/* The long options every program has, for the end of its option table
+ * (before the terminating zero entry); their short forms are "qvhV". */
+#define MDAS_CLI_LONGOPTS \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "version", no_argument, NULL, 'V' }
+
+#define MDAS_CLI_GO_ON (-1)
+
+/* Handles an option every program shares, given getopt_long's c: -q and
+ * -v set the log level and return MDAS_CLI_GO_ON; -h and -V print the
+ * usage or the version and return the exit status for main() to return;
+ * anything else is an unknown option: usage on stderr, MDAS_EXIT_USAGE.
+ * Callers write `if ((c = mdas_cli_option(c, usage)) != MDAS_CLI_GO_ON)
+ * return c;` in their switch's default case. */
+int mdas_cli_option(int c, void (*usage)(FILE *));
 
 /* Prints "PROG (mdas) VERSION" to stdout. */
 void mdas_print_version(void);
