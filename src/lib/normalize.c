@@ -483,6 +483,21 @@ emit_quote(struct mdas_normalizer *n, struct env *e, struct mdas_record *r,
 
 /* ---- bars: ordering, duplicates, hold-back --------------------------- */
 
+/* The series the envelope's bars belong to; NULL, with n->failed set,
+ * when out of memory. */
+static struct mdas_series *
+envelope_series(struct mdas_normalizer *n, const struct env *e)
+{
+	struct mdas_series *s;
+	struct mdas_error merr;
+
+	if ((s = mdas_series_get(n->series, e->source, e->symbol, e->interval, &merr)) == NULL) {
+		n->failed = 1;
+		n->failed_errno = merr.errnum;
+	}
+	return s;
+}
+
 struct bar_source {
 	/* Fills r (already based) from bar idx; returns -1 with a reason. */
 	int (*build)(struct mdas_normalizer *n, struct env *e, void *ctx,
@@ -909,11 +924,8 @@ yahoo_chart(struct mdas_normalizer *n, struct env *e, struct json_object *payloa
 		if ((rc = chart_array(n, e, aq, "adjclose", count, &c.adj)) != 0)
 			return rc < 0 ? MDAS_NORM_STOP : MDAS_NORM_OK;
 	}
-	if ((s = mdas_series_get(n->series, e->source, e->symbol, e->interval, &merr)) == NULL) {
-		n->failed = 1;
-		n->failed_errno = merr.errnum;
+	if ((s = envelope_series(n, e)) == NULL)
 		return MDAS_NORM_FAIL;
-	}
 	src.build = chart_build;
 	src.time = chart_time;
 	src.ctx = &c;
@@ -1068,18 +1080,14 @@ binance_klines(struct mdas_normalizer *n, struct env *e, struct json_object *p)
 {
 	struct bar_source src;
 	struct mdas_series *s;
-	struct mdas_error merr;
 
 	if (!json_object_is_type(p, json_type_array))
 		return envelope_error(n, e, "klines: payload is not an array");
 	if (e->interval == NULL)
 		return envelope_error(n, e, "no interval");
 	binance_facts(e);
-	if ((s = mdas_series_get(n->series, e->source, e->symbol, e->interval, &merr)) == NULL) {
-		n->failed = 1;
-		n->failed_errno = merr.errnum;
+	if ((s = envelope_series(n, e)) == NULL)
 		return MDAS_NORM_FAIL;
-	}
 	src.build = kline_build;
 	src.time = kline_time;
 	src.ctx = p;
