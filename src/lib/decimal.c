@@ -56,71 +56,70 @@ render(int neg, const char *digits, int nd, int point, char *out)
 	return pos;
 }
 
-int
-mdas_decimal_canon(const char *s, size_t len, char *out)
+/* Reads [-]DIGITS[.DIGITS] from s into digits (nd of them, the point
+ * after `point` digits) and stops at the first other byte, at *end.
+ * Returns -1 when s does not start with a number or has too many digits. */
+static int
+scan(const char *s, size_t len, size_t *end, char *digits, int *nd, int *point,
+    int *neg)
 {
-	char digits[MDAS_DECIMAL_MAX];
-	int nd = 0, point = -1, neg = 0;
 	size_t i = 0;
 
-	if (len > 0 && s[0] == '-') {
-		neg = 1;
-		i++;
-	}
+	*nd = 0;
+	*point = -1;
+	*neg = len > 0 && s[0] == '-';
+	i = (size_t)*neg;
 	if (i == len || s[i] < '0' || s[i] > '9')
 		return -1;
 	for (; i < len; i++) {
 		if (s[i] >= '0' && s[i] <= '9') {
-			if (nd == MDAS_DECIMAL_MAX - 1)
+			if (*nd == MDAS_DECIMAL_MAX - 1)
 				return -1;
-			digits[nd++] = s[i];
-		} else if (s[i] == '.' && point < 0 && i + 1 < len)
-			point = nd;
+			digits[(*nd)++] = s[i];
+		} else if (s[i] == '.' && *point < 0)
+			*point = *nd;
 		else
-			return -1;
+			break;
 	}
-	return render(neg, digits, nd, point < 0 ? nd : point, out);
+	if (*point < 0)
+		*point = *nd;
+	*end = i;
+	return 0;
+}
+
+int
+mdas_decimal_canon(const char *s, size_t len, char *out)
+{
+	char digits[MDAS_DECIMAL_MAX];
+	int nd, point, neg;
+	size_t end;
+
+	/* Only plain decimals: no exponent, no point at the end ("1."). */
+	if (scan(s, len, &end, digits, &nd, &point, &neg) < 0 || end != len ||
+	    s[len - 1] == '.')
+		return -1;
+	return render(neg, digits, nd, point, out);
 }
 
 int
 mdas_decimal_shift(const char *s, size_t len, int shift, char *out)
 {
-	char digits[MDAS_DECIMAL_MAX];
-	int nd = 0, point = -1, neg = 0;
+	char digits[MDAS_DECIMAL_MAX], tmp[16], *e;
+	int nd, point, neg;
 	long exp = 0;
-	size_t i = 0;
+	size_t i;
 
-	if (shift < 0 || shift > 9)
+	if (shift < 0 || shift > 9 ||
+	    scan(s, len, &i, digits, &nd, &point, &neg) < 0)
 		return -1;
-	if (len > 0 && s[0] == '-') {
-		neg = 1;
-		i++;
-	}
-	if (i == len || s[i] < '0' || s[i] > '9')
-		return -1;
-	for (; i < len; i++) {
-		if (s[i] >= '0' && s[i] <= '9') {
-			if (nd == MDAS_DECIMAL_MAX - 1)
-				return -1;
-			digits[nd++] = s[i];
-		} else if (s[i] == '.' && point < 0)
-			point = nd;
-		else
-			break;
-	}
-	if (point < 0)
-		point = nd;
 	if (i < len) {
-		char *end;
-		char tmp[16];
-
 		if ((s[i] != 'e' && s[i] != 'E') || len - i - 1 == 0 ||
 		    len - i - 1 >= sizeof(tmp))
 			return -1;
 		memcpy(tmp, s + i + 1, len - i - 1);
 		tmp[len - i - 1] = '\0';
-		exp = strtol(tmp, &end, 10);
-		if (*end != '\0' || exp < -MDAS_DECIMAL_MAX || exp > MDAS_DECIMAL_MAX)
+		exp = strtol(tmp, &e, 10);
+		if (*e != '\0' || exp < -MDAS_DECIMAL_MAX || exp > MDAS_DECIMAL_MAX)
 			return -1;
 	}
 	return render(neg, digits, nd, point + (int)exp - shift, out);
