@@ -48,10 +48,6 @@ struct env {
 	/* Per-envelope instrument facts. */
 	const char *asset_class, *currency, *exchange, *tz;
 	int shift;              /* minor-unit prices: divide by 10^shift */
-	/* session_date cache: the UTC day last converted and its offset. */
-	int64_t tz_day;
-	long tz_off;
-	int tz_day_ok;
 };
 
 int
@@ -299,45 +295,15 @@ binance_quote_asset(const char *symbol)
 	return best;
 }
 
-/* session_date: the date in the exchange's zone.  The offset is looked
- * up once per UTC day and envelope (mdas_tz_localtime caches per zone),
- * and the date is computed from it, so no zone switch per record. */
+/* session_date: the date in the exchange's zone (mdas_tz_date caches the
+ * offset per zone and day, so this is cheap per record). */
 static void
 set_session_date(struct env *e, struct mdas_record *r)
 {
 	char buf[16];
-	int64_t day, y, local;
-	unsigned m, d;
-	struct tm tm;
 
-	if (e->tz == NULL || !r->has_ts)
-		return;
-	day = r->ts_ms >= 0 ? r->ts_ms / 86400000 : -1;
-	if (!e->tz_day_ok || day != e->tz_day) {
-		if (mdas_tz_localtime(e->tz, r->ts_ms, &tm, &e->tz_off, NULL) < 0)
-			return;
-		/* A day with a zone transition is never cached. */
-		if (mdas_tz_localtime(e->tz, day * 86400000 + 86399999, &tm,
-		    &e->tz_off, NULL) == 0) {
-			long off_start;
-
-			mdas_tz_localtime(e->tz, day * 86400000, &tm, &off_start, NULL);
-			if (off_start == e->tz_off) {
-				e->tz_day = day;
-				e->tz_day_ok = 1;
-			} else {
-				e->tz_day_ok = 0;
-				mdas_tz_localtime(e->tz, r->ts_ms, &tm, &e->tz_off, NULL);
-			}
-		}
-	}
-	local = r->ts_ms + (int64_t)e->tz_off * 1000;
-	local = local >= 0 ? local / 86400000 : -((-local + 86399999) / 86400000);
-	mdas_civil_from_days(local, &y, &m, &d);
-	if (y < 0 || y > 9999)
-		return;
-	snprintf(buf, sizeof(buf), "%04d-%02u-%02u", (int)y, m, d);
-	mdas_record_set_str(r, MDAS_S_SESSION_DATE, buf);
+	if (e->tz != NULL && r->has_ts && mdas_tz_date(e->tz, r->ts_ms, buf, NULL) == 0)
+		mdas_record_set_str(r, MDAS_S_SESSION_DATE, buf);
 }
 
 static void

@@ -277,33 +277,43 @@ offset_at(const char *tz, time_t t)
 	return tm.tm_gmtoff;
 }
 
-int
-mdas_tz_localtime(const char *tz, int64_t ms, struct tm *local,
-    long *offset_s, struct mdas_error *err)
+/* The UTC offset of zone tz at ms, from the cache when the day has one. */
+static int
+zone_offset(const char *tz, int64_t ms, long *off, struct mdas_error *err)
 {
 	struct zone_cache *z;
-	int64_t secs, day;
-	time_t t;
-	long off, off_end;
+	int64_t day;
+	long off_end;
 	size_t slot;
 
 	if ((z = zone_lookup(tz, err)) == NULL)
 		return -1;
-	secs = floor_div(ms, 1000);
-	day = floor_div(secs, 86400);
+	day = floor_div(ms, 86400000);
 	slot = (size_t)(day & (DAY_CACHE - 1));
-	if (z->day[slot] == day)
-		off = z->offset[slot];
-	else {
-		off = offset_at(tz, (time_t)(day * 86400));
-		off_end = offset_at(tz, (time_t)(day * 86400 + 86399));
-		if (off == off_end) {
-			z->day[slot] = day;
-			z->offset[slot] = off;
-		} else
-			off = offset_at(tz, (time_t)secs);
+	if (z->day[slot] == day) {
+		*off = z->offset[slot];
+		return 0;
 	}
-	t = (time_t)(secs + off);
+	*off = offset_at(tz, (time_t)(day * 86400));
+	off_end = offset_at(tz, (time_t)(day * 86400 + 86399));
+	if (*off == off_end) {
+		z->day[slot] = day;
+		z->offset[slot] = *off;
+	} else
+		*off = offset_at(tz, (time_t)floor_div(ms, 1000));
+	return 0;
+}
+
+int
+mdas_tz_localtime(const char *tz, int64_t ms, struct tm *local,
+    long *offset_s, struct mdas_error *err)
+{
+	time_t t;
+	long off;
+
+	if (zone_offset(tz, ms, &off, err) < 0)
+		return -1;
+	t = (time_t)(floor_div(ms, 1000) + off);
 	if (gmtime_r(&t, local) == NULL)
 		return mdas_error_set(err, "%" PRId64 ": time out of range", ms);
 	local->tm_gmtoff = off;
@@ -315,13 +325,20 @@ mdas_tz_localtime(const char *tz, int64_t ms, struct tm *local,
 int
 mdas_tz_date(const char *tz, int64_t ms, char *buf, struct mdas_error *err)
 {
-	struct tm tm;
+	int64_t y;
+	unsigned m, d;
+	long off;
 
-	if (mdas_tz_localtime(tz, ms, &tm, NULL, err) < 0)
+	if (zone_offset(tz, ms, &off, err) < 0)
 		return -1;
-	if (tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
+	mdas_civil_from_days(floor_div(ms + (int64_t)off * 1000, 86400000), &y, &m, &d);
+	if (y < 0 || y > 9999)
 		return mdas_error_set(err, "%" PRId64 ": time out of range", ms);
-	snprintf(buf, 11, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-	    tm.tm_mday);
+	put_digits(buf, (unsigned)y, 4);
+	buf[4] = '-';
+	put_digits(buf + 5, m, 2);
+	buf[7] = '-';
+	put_digits(buf + 8, d, 2);
+	buf[10] = '\0';
 	return 0;
 }
