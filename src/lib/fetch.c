@@ -216,6 +216,24 @@ emit_error(struct fetch *f, size_t i, long status, const char *code,
 		    status, code, message);
 }
 
+/* One symbol's share of a batched quote answer: its object, or an error
+ * when the answer left it out (how both sources say "unknown symbol"). */
+static void
+emit_batched(struct fetch *f, size_t i, const struct mdas_http_response *r,
+    const char *endpoint, const char *url, struct json_object *obj)
+{
+	char msg[100];
+
+	if (obj != NULL) {
+		emit_raw(f, i, endpoint, "quote", url, r->status, r->fetched_at_ms,
+		    r->elapsed_ms, r->attempts, NULL, obj);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "no such symbol (missing from the %s response)",
+	    strcmp(endpoint, "quote") == 0 ? "quote" : "ticker");
+	emit_error(f, i, r->status, "Not Found", msg, 0, r->attempts, r->fetched_at_ms);
+}
+
 static void
 fail_all(struct fetch *f, const struct job *j, long status, const char *code,
     const char *message, int retryable, int attempts, int64_t fetched_at)
@@ -580,13 +598,8 @@ yahoo_quote_done(struct fetch *f, struct job *j, const struct mdas_http_response
 		for (k = 0; k < j->n; k++) {
 			size_t i = j->idx[k];
 
-			if ((q = mdas_yahoo_find_quote(results, f->syms[i].name)) != NULL)
-				emit_raw(f, i, "quote", "quote", url, r->status, r->fetched_at_ms,
-				    r->elapsed_ms, r->attempts, NULL, q);
-			else
-				emit_error(f, i, r->status, "Not Found",
-				    "no such symbol (missing from the quote response)",
-				    0, r->attempts, r->fetched_at_ms);
+			q = mdas_yahoo_find_quote(results, f->syms[i].name);
+			emit_batched(f, i, r, "quote", url, q);
 		}
 	}
 	json_object_put(body);
@@ -723,13 +736,7 @@ binance_ticker_done(struct fetch *f, struct job *j, const struct mdas_http_respo
 		else
 			o = j->n == 1 && json_object_object_get_ex(body, "symbol", &s) &&
 			    strcmp(json_object_get_string(s), f->syms[i].name) == 0 ? body : NULL;
-		if (o != NULL)
-			emit_raw(f, i, "ticker24hr", "quote", r->url, r->status, r->fetched_at_ms,
-			    r->elapsed_ms, r->attempts, NULL, o);
-		else
-			emit_error(f, i, r->status, "Not Found",
-			    "no such symbol (missing from the ticker response)",
-			    0, r->attempts, r->fetched_at_ms);
+		emit_batched(f, i, r, "ticker24hr", r->url, o);
 	}
 	json_object_put(body);
 done:
