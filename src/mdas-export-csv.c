@@ -142,11 +142,8 @@ main(int argc, char **argv)
 				return c;
 		}
 	}
-	if (optind < argc) {
-		mdas_errorx("unexpected argument '%s'", argv[optind]);
-		usage(stderr);
-		return MDAS_EXIT_USAGE;
-	}
+	if (optind < argc)
+		return mdas_cli_operand_error(argv[optind], usage);
 	if ((x = mdas_export_begin(&o, &status)) == NULL)
 		return status;
 	status = MDAS_EXIT_FAILURE;

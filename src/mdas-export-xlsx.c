@@ -72,11 +72,8 @@ main(int argc, char **argv)
 				return c;
 		}
 	}
-	if (optind < argc) {
-		mdas_errorx("unexpected argument '%s'", argv[optind]);
-		usage(stderr);
-		return MDAS_EXIT_USAGE;
-	}
+	if (optind < argc)
+		return mdas_cli_operand_error(argv[optind], usage);
 	/* A zip file is written with seeks, so it cannot go down a pipe. */
 	if (o.output != NULL && strcmp(o.output, "-") == 0) {
 		mdas_errorx("-o -: a workbook cannot be written to standard output");

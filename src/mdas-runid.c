@@ -54,11 +54,8 @@ main(int argc, char **argv)
 				return c;
 		}
 	}
-	if (optind < argc) {
-		mdas_errorx("unexpected argument '%s'", argv[optind]);
-		usage(stderr);
-		return MDAS_EXIT_USAGE;
-	}
+	if (optind < argc)
+		return mdas_cli_operand_error(argv[optind], usage);
 	if (state_dir == NULL && (state_dir = getenv("MDAS_STATE_DIR")) != NULL &&
 	    *state_dir == '\0')
 		state_dir = NULL;

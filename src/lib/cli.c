@@ -39,6 +39,14 @@ mdas_cli_option(int c, void (*usage)(FILE *))
 }
 
 int
+mdas_cli_operand_error(const char *arg, void (*usage)(FILE *))
+{
+	mdas_errorx("unexpected argument '%s'", arg);
+	usage(stderr);
+	return MDAS_EXIT_USAGE;
+}
+
+int
 mdas_close_stdout(void)
 {
 	int failed = ferror(stdout);

@@ -29,6 +29,10 @@ enum {
  * return c;` in their switch's default case. */
 int mdas_cli_option(int c, void (*usage)(FILE *));
 
+/* Reports an operand a program does not take, with the usage on stderr;
+ * returns MDAS_EXIT_USAGE. */
+int mdas_cli_operand_error(const char *arg, void (*usage)(FILE *));
+
 /* Prints "PROG (mdas) VERSION" to stdout. */
 void mdas_print_version(void);
 
