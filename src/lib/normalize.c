@@ -7,14 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonget.h"
 #include "jsonw.h"
 #include "normalize.h"
 #include "record.h"
 #include "series.h"
 #include "timeutil.h"
-
-/* Latest instant a record may carry: 9999-12-31T23:59:59.999Z. */
-#define TS_MAX_MS INT64_C(253402300799999)
 
 struct mdas_normalizer {
 	struct mdas_normalize_opts opts;
@@ -44,10 +42,18 @@ struct env {
 	unsigned long lineno;
 	const char *line;
 	size_t len;
-	const char *source, *endpoint, *kind, *symbol, *interval, *fetched_at;
+	const char *source, *endpoint, *kind, *symbol, *interval, *fetched_at, *url;
 	/* Per-envelope instrument facts. */
 	const char *asset_class, *currency, *exchange, *tz;
+	const char *range;      /* Yahoo meta.range, when not empty */
 	int shift;              /* minor-unit prices: divide by 10^shift */
+	/* Bars and events of this envelope, and those rejected: a rejection
+	 * is reported on its own, and the envelope ends with one error record
+	 * for the symbol that counts them (see item_reject()). */
+	size_t nbars, nevents;
+	unsigned long bad_bars, bad_events;
+	const char *bad_code;
+	char first_bad[300];
 };
 
 int
@@ -104,34 +110,25 @@ mdas_normalizer_stats(const struct mdas_normalizer *n)
 
 /* ---- small helpers ---------------------------------------------------- */
 
+/* Every read of the input is type-checked (jsonget.h): json-c asserts on
+ * an array call with a non-array, and input may have any shape. */
 static struct json_object *
 get(struct json_object *o, const char *key)
 {
-	struct json_object *v;
-
-	if (o == NULL || !json_object_is_type(o, json_type_object))
-		return NULL;
-	return json_object_object_get_ex(o, key, &v) ? v : NULL;
+	return mdas_json_get(o, key);
 }
 
+/* A non-empty string member, else NULL (see fact() for wrong types). */
 static const char *
 get_str(struct json_object *o, const char *key)
 {
-	struct json_object *v = get(o, key);
-
-	if (v == NULL || !json_object_is_type(v, json_type_string) ||
-	    json_object_get_string_len(v) == 0)
-		return NULL;
-	return json_object_get_string(v);
+	return mdas_json_str(o, key);
 }
 
 static struct json_object *
 get_index(struct json_object *a, size_t i)
 {
-	if (a == NULL || !json_object_is_type(a, json_type_array) ||
-	    i >= json_object_array_length(a))
-		return NULL;
-	return json_object_array_get_idx(a, i);
+	return mdas_json_at(a, i);
 }
 
 static int
@@ -180,22 +177,22 @@ write_record(struct mdas_normalizer *n, const struct mdas_record *r)
 		n->stats.events++;
 }
 
-/* A payload it cannot use: an error record in the stream, and a
- * rejection. */
-static int
-envelope_error(struct mdas_normalizer *n, const struct env *e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Codes of normalize's error records (mdas-schema(7)). */
+#define CODE_NO_DATA     "no_data"      /* the answer holds no bars */
+#define CODE_BAD_PAYLOAD "bad_payload"  /* the payload has the wrong shape */
+#define CODE_BAD_VALUE   "bad_value"    /* a value of the wrong type or out of range */
+#define CODE_TOO_LARGE   "too_large"    /* strings over the record's size */
+#define CODE_UPSTREAM    "upstream_error" /* the payload is an upstream error */
+#define CODE_BAD_ENVELOPE "bad_envelope" /* the envelope lacks what it must say */
 
-static int
-envelope_error(struct mdas_normalizer *n, const struct env *e, const char *fmt, ...)
+/* Writes an error record for the envelope's symbol (no rejection). */
+static void
+write_error(struct mdas_normalizer *n, const struct env *e, const char *code,
+    const char *reason)
 {
-	char reason[512], where[512];
+	char where[512];
 	struct mdas_jsonw *w = n->w;
-	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
 	snprintf(where, sizeof(where), "%s:%lu", e->input, e->lineno);
 	mdas_jsonw_begin_object(w);
 	mdas_jsonw_key(w, "type");
@@ -210,6 +207,8 @@ envelope_error(struct mdas_normalizer *n, const struct env *e, const char *fmt, 
 	mdas_jsonw_string(w, e->symbol);
 	mdas_jsonw_key(w, "input");
 	mdas_jsonw_string(w, where);
+	mdas_jsonw_key(w, "code");
+	mdas_jsonw_string(w, code);
 	mdas_jsonw_key(w, "message");
 	mdas_jsonw_string(w, reason);
 	mdas_jsonw_key(w, "retryable");
@@ -220,7 +219,72 @@ envelope_error(struct mdas_normalizer *n, const struct env *e, const char *fmt, 
 	mdas_jsonw_string(w, e->fetched_at);
 	mdas_jsonw_end_object(w);
 	write_line(n);
+}
+
+/* An envelope it cannot use (or whose one record it rejects): an error
+ * record in the stream, and a rejection.  The one way a symbol's failure
+ * is reported, so that every symbol yields data or an error record. */
+static int
+envelope_error(struct mdas_normalizer *n, const struct env *e, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+envelope_error(struct mdas_normalizer *n, const struct env *e, const char *code,
+    const char *fmt, ...)
+{
+	char reason[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	write_error(n, e, code, reason);
 	return do_reject(n, e, "%s", reason);
+}
+
+/* One bar or event of an envelope rejected: reported now; the envelope's
+ * error record, written when it ends (finish_items()), counts them. */
+static int
+item_reject(struct mdas_normalizer *n, struct env *e, int event, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int
+item_reject(struct mdas_normalizer *n, struct env *e, int event, const char *code,
+    const char *fmt, ...)
+{
+	char reason[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (e->bad_bars + e->bad_events == 0) {
+		snprintf(e->first_bad, sizeof(e->first_bad), "%s", reason);
+		e->bad_code = code;
+	}
+	if (event)
+		e->bad_events++;
+	else
+		e->bad_bars++;
+	return do_reject(n, e, "%s", reason);
+}
+
+/* The error record of an envelope some of whose bars or events were
+ * rejected. */
+static void
+finish_items(struct mdas_normalizer *n, const struct env *e)
+{
+	char msg[512], bars[64] = "", events[64] = "";
+
+	if (e->bad_bars + e->bad_events == 0)
+		return;
+	if (e->bad_bars > 0)
+		snprintf(bars, sizeof(bars), "%lu of %zu bars", e->bad_bars, e->nbars);
+	if (e->bad_events > 0)
+		snprintf(events, sizeof(events), "%lu of %zu events", e->bad_events, e->nevents);
+	snprintf(msg, sizeof(msg), "%s%s%s rejected (first: %s)", bars,
+	    *bars && *events ? " and " : "", events, e->first_bad);
+	write_error(n, e, e->bad_code, msg);
 }
 
 /* Minor-unit currencies are converted to their major unit: prices are
@@ -262,7 +326,9 @@ asset_class(const char *quote_type, char *buf, size_t size)
 	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
 		if (strcmp(quote_type, tab[i].yahoo) == 0)
 			return tab[i].ours;
-	for (i = 0; quote_type[i] != '\0' && i + 1 < size; i++)
+	if (strlen(quote_type) >= size)
+		return NULL;    /* not cut short: the caller rejects it */
+	for (i = 0; quote_type[i] != '\0'; i++)
 		buf[i] = (char)(quote_type[i] >= 'A' && quote_type[i] <= 'Z' ?
 		    quote_type[i] - 'A' + 'a' : quote_type[i]);
 	buf[i] = '\0';
@@ -295,6 +361,56 @@ binance_quote_asset(const char *symbol)
 	return best;
 }
 
+/* Reads string member key of o into *out; a member of another type is
+ * remembered in *bad (the first such key). */
+static void
+fact(struct json_object *o, const char *key, const char **out, const char **bad)
+{
+	if (mdas_json_get_string(o, key, out) == MDAS_JSON_WRONG && *bad == NULL)
+		*bad = key;
+}
+
+/* The instrument facts of a Yahoo quote or chart meta (o): zone,
+ * currency, exchange (full_key, else short_key), asset class (type_key);
+ * for a chart also dataGranularity and range.  Returns 0, or -1 with *rc
+ * from the error record it wrote. */
+static int
+instrument(struct mdas_normalizer *n, struct env *e, struct json_object *o,
+    const char *full_key, const char *short_key, const char *type_key,
+    char *acbuf, size_t acsize, int *rc)
+{
+	const char *bad = NULL, *cur, *full, *shrt, *type, *gran = NULL;
+	struct mdas_error merr;
+
+	fact(o, "exchangeTimezoneName", &e->tz, &bad);
+	fact(o, "currency", &cur, &bad);
+	fact(o, full_key, &full, &bad);
+	fact(o, short_key, &shrt, &bad);
+	fact(o, type_key, &type, &bad);
+	if (strcmp(type_key, "instrumentType") == 0) {
+		fact(o, "dataGranularity", &gran, &bad);
+		fact(o, "range", &e->range, &bad);
+	}
+	if (bad != NULL) {
+		*rc = envelope_error(n, e, CODE_BAD_PAYLOAD, "%s is not a string", bad);
+		return -1;
+	}
+	e->currency = major_currency(cur, &e->shift);
+	e->exchange = full != NULL ? full : shrt;
+	if (e->interval == NULL)
+		e->interval = gran;
+	if (type != NULL && (e->asset_class = asset_class(type, acbuf, acsize)) == NULL) {
+		*rc = envelope_error(n, e, CODE_TOO_LARGE, "%s is too long (%zu bytes)",
+		    type_key, strlen(type));
+		return -1;
+	}
+	if (e->tz != NULL && mdas_tz_localtime(e->tz, 0, &(struct tm){ 0 }, NULL, &merr) < 0) {
+		*rc = envelope_error(n, e, CODE_BAD_VALUE, "exchangeTimezoneName %s", merr.msg);
+		return -1;
+	}
+	return 0;
+}
+
 /* session_date: the date in the exchange's zone (mdas_tz_date caches the
  * offset per zone and day, so this is cheap per record). */
 static void
@@ -323,13 +439,6 @@ base(struct mdas_normalizer *n, struct env *e, struct mdas_record *r,
 	mdas_record_set_str(r, MDAS_S_FETCHED_AT, e->fetched_at);
 }
 
-static const char *const num_label[MDAS_N_COUNT] = {
-	"open", "high", "low", "close", "adj_close", "volume", "quote_volume",
-	"bid", "ask", "bid_size", "ask_size", "prev_close", "mid", "spread",
-	"spread_bps", "change", "change_pct", "log_return", "range_vol",
-	"rolling_vol", "amount", "numerator", "denominator",
-};
-
 /* Reads one number; on failure writes the reason into why. */
 static int
 take(struct mdas_record *r, enum mdas_rec_num which, struct json_object *v,
@@ -342,109 +451,82 @@ take(struct mdas_record *r, enum mdas_rec_num which, struct json_object *v,
 	case MDAS_NUM_NOT_FINITE:
 		snprintf(why, whysize, "%s is not finite", name);
 		return -1;
+	case MDAS_NUM_RANGE:
+		snprintf(why, whysize, "%s is out of range", name);
+		return -1;
 	default:
 		snprintf(why, whysize, "%s is not a number", name);
 		return -1;
 	}
 }
 
-/* Epoch seconds (Yahoo) or milliseconds (Binance) to ms, range-checked. */
+/* Epoch seconds (Yahoo, unit 1000) or milliseconds (Binance, unit 1) to
+ * ms, within the schema's bounds (mdas_record_set_ts_json). */
 static int
-take_time(struct mdas_record *r, struct json_object *v, int64_t scale,
+take_time(struct mdas_record *r, struct json_object *v, int64_t unit_ms,
     const char *name, char *why, size_t whysize)
 {
-	int64_t t;
-
-	if (v == NULL || json_object_is_type(v, json_type_null)) {
+	switch (mdas_record_set_ts_json(r, v, unit_ms)) {
+	case MDAS_NUM_OK:
+		return 0;
+	case MDAS_NUM_NULL:
 		snprintf(why, whysize, "no %s", name);
 		return -1;
-	}
-	if (json_object_is_type(v, json_type_int))
-		t = json_object_get_int64(v);
-	else if (json_object_is_type(v, json_type_double) &&
-	    json_object_get_double(v) == floor(json_object_get_double(v)) &&
-	    fabs(json_object_get_double(v)) < 1e15)
-		t = (int64_t)json_object_get_double(v);
-	else {
+	case MDAS_NUM_RANGE:
+	case MDAS_NUM_NOT_FINITE:
+		/* The text as parsed: json-c prints an integer beyond int64
+		 * clamped, so the sent digits are not always shown. */
+		snprintf(why, whysize, "%s %s is an impossible time", name,
+		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		return -1;
+	default:
 		snprintf(why, whysize, "%s is not a number", name);
 		return -1;
 	}
-	if (t < 0 || t > TS_MAX_MS / scale) {
-		snprintf(why, whysize, "%s %" PRId64 " is an impossible time", name, t);
-		return -1;
-	}
-	r->ts_ms = t * scale;
-	r->has_ts = 1;
-	return 0;
 }
 
-static void
-num_text(const struct mdas_record *r, enum mdas_rec_num i, char *buf)
-{
-	if (r->num[i].len > 0) {
-		memcpy(buf, r->arena + r->num[i].off, r->num[i].len);
-		buf[r->num[i].len] = '\0';
-	} else
-		mdas_format_double(r->num[i].v, buf);
-}
-
-/* The checks every quote and bar passes before it is written. */
+/* A trade count (Binance ticker "count", klines field 8). */
 static int
-validate(const struct mdas_record *r, char *why, size_t whysize)
+take_count(struct mdas_record *r, struct json_object *v, const char *name,
+    char *why, size_t whysize)
 {
-	static const enum mdas_rec_num nonneg[] = {
-		MDAS_N_OPEN, MDAS_N_HIGH, MDAS_N_LOW, MDAS_N_CLOSE, MDAS_N_ADJ_CLOSE,
-		MDAS_N_VOLUME, MDAS_N_QUOTE_VOLUME, MDAS_N_BID, MDAS_N_ASK,
-		MDAS_N_BID_SIZE, MDAS_N_ASK_SIZE, MDAS_N_PREV_CLOSE,
-	};
-	char a[MDAS_NUMBER_MAX + MDAS_DECIMAL_MAX], b[MDAS_NUMBER_MAX + MDAS_DECIMAL_MAX];
-	char c[MDAS_NUMBER_MAX + MDAS_DECIMAL_MAX];
-	double hi = r->num[MDAS_N_HIGH].v, lo = r->num[MDAS_N_LOW].v;
-	double cl = r->num[MDAS_N_CLOSE].v, tol;
-	size_t i;
-
-	if (r->overflow) {
-		snprintf(why, whysize, "record too large");
+	switch (mdas_record_set_count_json(r, v)) {
+	case MDAS_NUM_OK:
+	case MDAS_NUM_NULL:
+		return 0;
+	case MDAS_NUM_RANGE:
+		snprintf(why, whysize, "%s %s is out of range", name,
+		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		return -1;
+	default:
+		snprintf(why, whysize, "%s is not a trade count", name);
 		return -1;
 	}
-	for (i = 0; i < sizeof(nonneg) / sizeof(nonneg[0]); i++)
-		if (r->num[nonneg[i]].v < 0) {
-			num_text(r, nonneg[i], a);
-			snprintf(why, whysize, "%s is negative (%s)", num_label[nonneg[i]], a);
-			return -1;
-		}
-	if (!isnan(hi) && !isnan(lo) && hi < lo) {
-		num_text(r, MDAS_N_HIGH, a);
-		num_text(r, MDAS_N_LOW, b);
-		snprintf(why, whysize, "high %s is below low %s", a, b);
-		return -1;
-	}
-	/* "Beyond rounding": Yahoo prices are float32 values printed as
-	 * doubles, good to about 7 digits. */
-	tol = 1e-6 * (isnan(hi) ? fabs(cl) : fabs(hi));
-	if (!isnan(cl) && ((!isnan(lo) && cl < lo - tol) || (!isnan(hi) && cl > hi + tol))) {
-		num_text(r, MDAS_N_CLOSE, a);
-		num_text(r, MDAS_N_LOW, b);
-		num_text(r, MDAS_N_HIGH, c);
-		snprintf(why, whysize, "close %s is outside low %s .. high %s", a, b, c);
-		return -1;
-	}
-	return 0;
 }
 
+/* The code of an error record for a record validation rejected. */
+static const char *
+record_code(const struct mdas_record *r)
+{
+	return r->overflow ? CODE_TOO_LARGE : CODE_BAD_VALUE;
+}
+
+/* A quote is its symbol's whole answer: rejected, it becomes the
+ * symbol's error record. */
 static int
 emit_quote(struct mdas_normalizer *n, struct env *e, struct mdas_record *r,
     const char *why)
 {
 	char reason[600];
 
-	if (why == NULL && validate(r, reason, sizeof(reason)) == 0) {
-		set_session_date(e, r);
-		mdas_record_derive(r);
-		write_record(n, r);
-		return MDAS_NORM_OK;
-	}
-	return do_reject(n, e, "%s", why != NULL ? why : reason);
+	if (why != NULL)
+		return envelope_error(n, e, record_code(r), "%s", why);
+	set_session_date(e, r);
+	if (mdas_record_validate(r, reason, sizeof(reason)) < 0)
+		return envelope_error(n, e, record_code(r), "%s", reason);
+	mdas_record_derive(r);
+	write_record(n, r);
+	return MDAS_NORM_OK;
 }
 
 /* ---- bars: ordering, duplicates, hold-back --------------------------- */
@@ -518,6 +600,79 @@ cmp_tsidx(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+/* Value of query parameter name in url into buf, when it is a plain
+ * token (letters and digits: an interval, a range, a time); else NULL. */
+static const char *
+url_param(const char *url, const char *name, char *buf, size_t size)
+{
+	const char *p = url != NULL ? strchr(url, '?') : NULL;
+	size_t nlen = strlen(name), i;
+
+	while (p != NULL) {
+		p++;
+		if (strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
+			p += nlen + 1;
+			for (i = 0; i + 1 < size && ((p[i] >= '0' && p[i] <= '9') ||
+			    (p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z')); i++)
+				buf[i] = p[i];
+			buf[i] = '\0';
+			return i > 0 && (p[i] == '\0' || p[i] == '&') ? buf : NULL;
+		}
+		p = strchr(p, '&');
+	}
+	return NULL;
+}
+
+/* A time parameter of the URL (unit_ms per unit) as ISO text. */
+static const char *
+url_time(const char *url, const char *name, int64_t unit_ms, char *iso)
+{
+	char buf[24], *end;
+	long long t;
+
+	if (url_param(url, name, buf, sizeof(buf)) == NULL)
+		return NULL;
+	errno = 0;
+	t = strtoll(buf, &end, 10);
+	if (errno != 0 || *end != '\0' || t < 0 || t > MDAS_TS_MAX_MS / unit_ms ||
+	    mdas_format_iso_ms((int64_t)t * unit_ms, iso) < 0)
+		return NULL;
+	return iso;
+}
+
+/* An answer with no bars: the symbol's error record says what was asked,
+ * as far as the envelope tells (its interval, and the range or period in
+ * its URL, or Yahoo's meta.range). */
+static int
+no_data(struct mdas_normalizer *n, struct env *e)
+{
+	char rbuf[32], ibuf[32], from[MDAS_ISO_MAX], to[MDAS_ISO_MAX];
+	const char *iv = e->interval, *range = NULL, *a = NULL, *b = NULL;
+	int64_t unit = strcmp(e->source, "yahoo") == 0 ? 1000 : 1;
+
+	if (iv == NULL)
+		iv = url_param(e->url, "interval", ibuf, sizeof(ibuf));
+	if (unit == 1000) {
+		range = url_param(e->url, "range", rbuf, sizeof(rbuf));
+		a = url_time(e->url, "period1", unit, from);
+		b = url_time(e->url, "period2", unit, to);
+		if (range == NULL && (a == NULL || b == NULL))
+			range = e->range;
+	} else {
+		a = url_time(e->url, "startTime", unit, from);
+		b = url_time(e->url, "endTime", unit, to);
+	}
+	if (range != NULL)
+		return envelope_error(n, e, CODE_NO_DATA, "no bars for interval %s, range %s",
+		    iv != NULL ? iv : "?", range);
+	if (a != NULL && b != NULL)
+		return envelope_error(n, e, CODE_NO_DATA, "no bars for interval %s from %s to %s",
+		    iv != NULL ? iv : "?", a, b);
+	return envelope_error(n, e, CODE_NO_DATA,
+	    "no bars for interval %s (the envelope does not say which period was asked)",
+	    iv != NULL ? iv : "?");
+}
+
 static int flush_held(struct mdas_normalizer *, struct mdas_series *);
 
 static int
@@ -536,6 +691,9 @@ process_bars(struct mdas_normalizer *n, struct env *e, struct mdas_series *s,
 		return MDAS_NORM_FAIL;
 	n->current = s;
 
+	e->nbars = src->count;
+	if (src->count == 0)
+		return no_data(n, e);
 	if (src->count > n->order_cap) {
 		struct tsidx *o = realloc(n->order, src->count * sizeof(*o));
 
@@ -551,7 +709,8 @@ process_bars(struct mdas_normalizer *n, struct env *e, struct mdas_series *s,
 		int64_t ts;
 
 		if (src->time(src->ctx, i, &ts, why, sizeof(why)) < 0) {
-			if (do_reject(n, e, "bar %zu: %s", i, why) != MDAS_NORM_OK)
+			if (item_reject(n, e, 0, CODE_BAD_VALUE, "bar %zu: %s", i, why) !=
+			    MDAS_NORM_OK)
 				return MDAS_NORM_STOP;
 			continue;
 		}
@@ -561,7 +720,7 @@ process_bars(struct mdas_normalizer *n, struct env *e, struct mdas_series *s,
 		n->order[m].idx = i;
 		m++;
 	}
-	if (!sorted)
+	if (!sorted && m > 1)
 		qsort(n->order, m, sizeof(*n->order), cmp_tsidx);
 
 	for (i = 0; i < m; i++) {
@@ -580,14 +739,17 @@ process_bars(struct mdas_normalizer *n, struct env *e, struct mdas_series *s,
 		base(n, e, r, MDAS_REC_BAR);
 		r->ts_ms = ts;
 		r->has_ts = 1;
+		/* session_date before the check: every string is in the
+		 * record when its size is checked. */
+		set_session_date(e, r);
 		if (src->build(n, e, src->ctx, n->order[i].idx, r, why, sizeof(why)) < 0 ||
-		    validate(r, why, sizeof(why)) < 0) {
+		    mdas_record_validate(r, why, sizeof(why)) < 0) {
 			mdas_format_iso_ms(ts, iso);
-			if (do_reject(n, e, "bar %s: %s", iso, why) != MDAS_NORM_OK)
+			if (item_reject(n, e, 0, record_code(r), "bar %s: %s", iso, why) !=
+			    MDAS_NORM_OK)
 				return MDAS_NORM_STOP;
 			continue;
 		}
-		set_session_date(e, r);
 		if (s->held == NULL || !s->held_set) {
 			/* Hold r; the old held buffer becomes the scratch. */
 			struct mdas_record *old = s->held;
@@ -660,7 +822,7 @@ chart_time(void *ctx, size_t idx, int64_t *ms, char *why, size_t whysize)
 	struct mdas_record r;
 
 	r.has_ts = 0;
-	if (take_time(&r, json_object_array_get_idx(c->ts, idx), 1000,
+	if (take_time(&r, get_index(c->ts, idx), 1000,
 	    "timestamp", why, whysize) < 0)
 		return -1;
 	*ms = r.ts_ms;
@@ -694,15 +856,18 @@ chart_array(struct mdas_normalizer *n, struct env *e, struct json_object *q,
 	struct json_object *a = get(q, name);
 
 	*out = NULL;
-	if (a == NULL || json_object_is_type(a, json_type_null)) {
+	if (mdas_json_is_null(a)) {
 		if (count == 0)
 			return 0;
-		return envelope_error(n, e, "chart: indicators have no %s", name) == MDAS_NORM_OK ? 1 : -1;
+		return envelope_error(n, e, CODE_BAD_PAYLOAD, "chart: indicators have no %s",
+		    name) == MDAS_NORM_OK ? 1 : -1;
 	}
-	if (!json_object_is_type(a, json_type_array) ||
-	    json_object_array_length(a) != count)
-		return envelope_error(n, e, "chart: %s has %zu values for %zu timestamps", name,
-		    json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0,
+	if (!mdas_json_is_array(a))
+		return envelope_error(n, e, CODE_BAD_PAYLOAD, "chart: %s is not an array",
+		    name) == MDAS_NORM_OK ? 1 : -1;
+	if (mdas_json_len(a) != count)
+		return envelope_error(n, e, CODE_BAD_PAYLOAD,
+		    "chart: %s has %zu values for %zu timestamps", name, mdas_json_len(a),
 		    count) == MDAS_NORM_OK ? 1 : -1;
 	*out = a;
 	return 0;
@@ -734,18 +899,23 @@ chart_events(struct mdas_normalizer *n, struct env *e, struct mdas_series *s,
 	char why[600];
 	int k, rc = MDAS_NORM_OK;
 
+	if (!mdas_json_is_object(events))
+		return envelope_error(n, e, CODE_BAD_PAYLOAD, "chart: events is not an object");
+	for (k = 0; k < 2; k++)
+		if (!mdas_json_is_null(kinds[k]) && !mdas_json_is_object(kinds[k]))
+			return envelope_error(n, e, CODE_BAD_PAYLOAD,
+			    "chart: events.%s is not an object", k ? "splits" : "dividends");
 	for (k = 0; k < 2; k++) {
-		if (kinds[k] == NULL || !json_object_is_type(kinds[k], json_type_object))
+		if (!mdas_json_is_object(kinds[k]))
 			continue;
+		e->nevents += (size_t)json_object_object_length(kinds[k]);
 		json_object_object_foreach(kinds[k], key, val) {
 			struct mdas_record t;
 			struct event_item *p;
 
-			(void)key;
-			t.has_ts = 0;
 			if (take_time(&t, get(val, "date"), 1000, "date", why, sizeof(why)) < 0) {
-				if (do_reject(n, e, "%s %s: %s", k ? "split" : "dividend", key,
-				    why) != MDAS_NORM_OK) {
+				if (item_reject(n, e, 1, CODE_BAD_VALUE, "%s %s: %s",
+				    k ? "split" : "dividend", key, why) != MDAS_NORM_OK) {
 					free(items);
 					return MDAS_NORM_STOP;
 				}
@@ -767,7 +937,9 @@ chart_events(struct mdas_normalizer *n, struct env *e, struct mdas_series *s,
 			count++;
 		}
 	}
-	qsort(items, count, sizeof(*items), cmp_event);
+	/* qsort(NULL, 0, ...) is undefined: "dividends":{} leaves no items. */
+	if (count > 1)
+		qsort(items, count, sizeof(*items), cmp_event);
 	for (i = 0; i < count && rc == MDAS_NORM_OK; i++) {
 		struct mdas_record *r = n->scratch;
 		int split = items[i].split, bad = 0;
@@ -782,31 +954,21 @@ chart_events(struct mdas_normalizer *n, struct env *e, struct mdas_series *s,
 		base(n, e, r, split ? MDAS_REC_SPLIT : MDAS_REC_DIVIDEND);
 		r->ts_ms = items[i].ts;
 		r->has_ts = 1;
-		if (split) {
+		set_session_date(e, r);
+		if (split)
 			bad = take(r, MDAS_N_NUMERATOR, get(items[i].obj, "numerator"), 0, 0,
 			    "numerator", why, sizeof(why)) < 0 ||
 			    take(r, MDAS_N_DENOMINATOR, get(items[i].obj, "denominator"), 0, 0,
 			    "denominator", why, sizeof(why)) < 0;
-			if (!bad && !(r->num[MDAS_N_NUMERATOR].v > 0 &&
-			    r->num[MDAS_N_DENOMINATOR].v > 0)) {
-				snprintf(why, sizeof(why), "numerator and denominator must be > 0");
-				bad = 1;
-			}
-		} else {
+		else
 			bad = take(r, MDAS_N_AMOUNT, get(items[i].obj, "amount"), 0, e->shift,
 			    "amount", why, sizeof(why)) < 0;
-			if (!bad && !(r->num[MDAS_N_AMOUNT].v >= 0)) {
-				snprintf(why, sizeof(why), "amount is %s",
-				    isnan(r->num[MDAS_N_AMOUNT].v) ? "missing" : "negative");
-				bad = 1;
-			}
-		}
-		if (bad) {
+		if (bad || mdas_record_validate(r, why, sizeof(why)) < 0) {
 			mdas_format_iso_ms(items[i].ts, iso);
-			rc = do_reject(n, e, "%s %s: %s", split ? "split" : "dividend", iso, why);
+			rc = item_reject(n, e, 1, record_code(r), "%s %s: %s",
+			    split ? "split" : "dividend", iso, why);
 			continue;
 		}
-		set_session_date(e, r);
 		write_record(n, r);
 		*has = 1;
 		*last = items[i].ts;
@@ -822,7 +984,6 @@ yahoo_chart(struct mdas_normalizer *n, struct env *e, struct json_object *payloa
 	struct chart_ctx c;
 	struct bar_source src;
 	struct mdas_series *s;
-	struct mdas_error merr;
 	char why[600], acbuf[64];
 	size_t count = 0;
 	int rc;
@@ -831,22 +992,16 @@ yahoo_chart(struct mdas_normalizer *n, struct env *e, struct json_object *payloa
 	if (result == NULL) {
 		err = get(chart, "error");
 		if (get_str(err, "code") != NULL || get_str(err, "description") != NULL)
-			return envelope_error(n, e, "chart error: %s: %s",
+			return envelope_error(n, e, CODE_UPSTREAM, "chart error: %s: %s",
 			    get_str(err, "code") ? get_str(err, "code") : "?",
 			    get_str(err, "description") ? get_str(err, "description") : "?");
-		return envelope_error(n, e, "chart: no result");
+		return envelope_error(n, e, CODE_BAD_PAYLOAD, "chart: no result");
 	}
-	if ((meta = get(result, "meta")) == NULL)
-		return envelope_error(n, e, "chart: no meta");
-	e->tz = get_str(meta, "exchangeTimezoneName");
-	e->currency = major_currency(get_str(meta, "currency"), &e->shift);
-	e->exchange = get_str(meta, "fullExchangeName") ?
-	    get_str(meta, "fullExchangeName") : get_str(meta, "exchangeName");
-	e->asset_class = asset_class(get_str(meta, "instrumentType"), acbuf, sizeof(acbuf));
-	if (e->interval == NULL)
-		e->interval = get_str(meta, "dataGranularity");
-	if (e->tz != NULL && mdas_tz_localtime(e->tz, 0, &(struct tm){ 0 }, NULL, &merr) < 0)
-		return envelope_error(n, e, "exchangeTimezoneName %s", merr.msg);
+	if (!mdas_json_is_object(meta = get(result, "meta")))
+		return envelope_error(n, e, CODE_BAD_PAYLOAD, "chart: no meta");
+	if (instrument(n, e, meta, "fullExchangeName", "exchangeName", "instrumentType",
+	    acbuf, sizeof(acbuf), &rc) < 0)
+		return rc;
 
 	if (e->kind != NULL && strcmp(e->kind, "quote") == 0) {
 		struct mdas_record *r = n->scratch;
@@ -856,7 +1011,7 @@ yahoo_chart(struct mdas_normalizer *n, struct env *e, struct json_object *payloa
 		/* A quote from the chart's meta (mdas-fetch's fallback when the
 		 * crumb flow fails): no bid/ask, no open. */
 		base(n, e, r, MDAS_REC_QUOTE);
-		if (pc == NULL || json_object_is_type(pc, json_type_null))
+		if (mdas_json_is_null(pc))
 			pc = get(meta, "chartPreviousClose");
 		if (take_time(r, get(meta, "regularMarketTime"), 1000, "regularMarketTime", why, sizeof(why)) < 0 ||
 		    take(r, MDAS_N_CLOSE, get(meta, "regularMarketPrice"), 0, e->shift, "regularMarketPrice", why, sizeof(why)) < 0 ||
@@ -870,13 +1025,13 @@ yahoo_chart(struct mdas_normalizer *n, struct env *e, struct json_object *payloa
 
 	memset(&c, 0, sizeof(c));
 	c.ts = get(result, "timestamp");
-	if (c.ts != NULL && !json_object_is_type(c.ts, json_type_null)) {
-		if (!json_object_is_type(c.ts, json_type_array))
-			return envelope_error(n, e, "chart: timestamp is not an array");
-		count = json_object_array_length(c.ts);
+	if (!mdas_json_is_null(c.ts)) {
+		if (!mdas_json_is_array(c.ts))
+			return envelope_error(n, e, CODE_BAD_PAYLOAD, "chart: timestamp is not an array");
+		count = mdas_json_len(c.ts);
 	}
 	if (e->interval == NULL)
-		return envelope_error(n, e, "no interval");
+		return envelope_error(n, e, CODE_BAD_ENVELOPE, "no interval");
 	q = get_index(get(get(result, "indicators"), "quote"), 0);
 	if ((rc = chart_array(n, e, q, "open", count, &c.open)) != 0 ||
 	    (rc = chart_array(n, e, q, "high", count, &c.high)) != 0 ||
@@ -898,7 +1053,7 @@ yahoo_chart(struct mdas_normalizer *n, struct env *e, struct json_object *payloa
 	src.count = count;
 	if ((rc = process_bars(n, e, s, &src)) != MDAS_NORM_OK)
 		return rc;
-	if (get(result, "events") != NULL)
+	if (!mdas_json_is_null(get(result, "events")))
 		return chart_events(n, e, s, get(result, "events"));
 	return MDAS_NORM_OK;
 }
@@ -909,19 +1064,16 @@ static int
 yahoo_quote(struct mdas_normalizer *n, struct env *e, struct json_object *p)
 {
 	struct mdas_record *r = n->scratch;
-	struct mdas_error merr;
 	const char *w = NULL;
 	char why[600], acbuf[64];
 
-	if (!json_object_is_type(p, json_type_object))
-		return envelope_error(n, e, "quote: payload is not an object");
-	e->tz = get_str(p, "exchangeTimezoneName");
-	e->currency = major_currency(get_str(p, "currency"), &e->shift);
-	e->exchange = get_str(p, "fullExchangeName") ?
-	    get_str(p, "fullExchangeName") : get_str(p, "exchange");
-	e->asset_class = asset_class(get_str(p, "quoteType"), acbuf, sizeof(acbuf));
-	if (e->tz != NULL && mdas_tz_localtime(e->tz, 0, &(struct tm){ 0 }, NULL, &merr) < 0)
-		return envelope_error(n, e, "exchangeTimezoneName %s", merr.msg);
+	int rc;
+
+	if (!mdas_json_is_object(p))
+		return envelope_error(n, e, CODE_BAD_PAYLOAD, "quote: payload is not an object");
+	if (instrument(n, e, p, "fullExchangeName", "exchange", "quoteType",
+	    acbuf, sizeof(acbuf), &rc) < 0)
+		return rc;
 	base(n, e, r, MDAS_REC_QUOTE);
 	if (take_time(r, get(p, "regularMarketTime"), 1000, "regularMarketTime", why, sizeof(why)) < 0 ||
 	    take(r, MDAS_N_CLOSE, get(p, "regularMarketPrice"), 0, e->shift, "regularMarketPrice", why, sizeof(why)) < 0 ||
@@ -950,26 +1102,15 @@ binance_facts(struct env *e)
 	e->shift = 0;
 }
 
-/* A price of 0 means "no order on that side", not a free asset. */
-static void
-zero_book_side(struct mdas_record *r, enum mdas_rec_num px, enum mdas_rec_num qty)
-{
-	if (r->num[px].v == 0) {
-		mdas_record_set_null(r, px);
-		mdas_record_set_null(r, qty);
-	}
-}
-
 static int
 binance_ticker(struct mdas_normalizer *n, struct env *e, struct json_object *p)
 {
 	struct mdas_record *r = n->scratch;
-	struct json_object *cnt;
 	const char *w = NULL;
 	char why[600];
 
-	if (!json_object_is_type(p, json_type_object))
-		return envelope_error(n, e, "ticker24hr: payload is not an object");
+	if (!mdas_json_is_object(p))
+		return envelope_error(n, e, CODE_BAD_PAYLOAD, "ticker24hr: payload is not an object");
 	binance_facts(e);
 	base(n, e, r, MDAS_REC_QUOTE);
 	if (take_time(r, get(p, "closeTime"), 1, "closeTime", why, sizeof(why)) < 0 ||
@@ -983,34 +1124,23 @@ binance_ticker(struct mdas_normalizer *n, struct env *e, struct json_object *p)
 	    take(r, MDAS_N_BID, get(p, "bidPrice"), 1, 0, "bidPrice", why, sizeof(why)) < 0 ||
 	    take(r, MDAS_N_ASK, get(p, "askPrice"), 1, 0, "askPrice", why, sizeof(why)) < 0 ||
 	    take(r, MDAS_N_BID_SIZE, get(p, "bidQty"), 1, 0, "bidQty", why, sizeof(why)) < 0 ||
-	    take(r, MDAS_N_ASK_SIZE, get(p, "askQty"), 1, 0, "askQty", why, sizeof(why)) < 0)
+	    take(r, MDAS_N_ASK_SIZE, get(p, "askQty"), 1, 0, "askQty", why, sizeof(why)) < 0 ||
+	    take_count(r, get(p, "count"), "count", why, sizeof(why)) < 0)
 		w = why;
-	zero_book_side(r, MDAS_N_BID, MDAS_N_BID_SIZE);
-	zero_book_side(r, MDAS_N_ASK, MDAS_N_ASK_SIZE);
-	if (w == NULL && (cnt = get(p, "count")) != NULL &&
-	    !json_object_is_type(cnt, json_type_null)) {
-		if (!json_object_is_type(cnt, json_type_int) || json_object_get_int64(cnt) < 0) {
-			snprintf(why, sizeof(why), "count is not a trade count");
-			w = why;
-		} else
-			r->trades = json_object_get_int64(cnt);
-	}
 	return emit_quote(n, e, r, w);
 }
 
 static int
 kline_time(void *ctx, size_t idx, int64_t *ms, char *why, size_t whysize)
 {
-	struct json_object *row = json_object_array_get_idx(ctx, idx);
+	struct json_object *row = get_index(ctx, idx);
 	struct mdas_record r;
 
-	if (!json_object_is_type(row, json_type_array) ||
-	    json_object_array_length(row) < 9) {
+	if (mdas_json_len(row) < 9) {
 		snprintf(why, whysize, "kline row is not an array of 12 values");
 		return -1;
 	}
-	r.has_ts = 0;
-	if (take_time(&r, json_object_array_get_idx(row, 0), 1, "open time", why, whysize) < 0)
+	if (take_time(&r, get_index(row, 0), 1, "open time", why, whysize) < 0)
 		return -1;
 	*ms = r.ts_ms;
 	return 0;
@@ -1020,24 +1150,18 @@ static int
 kline_build(struct mdas_normalizer *n, struct env *e, void *ctx, size_t idx,
     struct mdas_record *r, char *why, size_t whysize)
 {
-	struct json_object *row = json_object_array_get_idx(ctx, idx), *t;
+	struct json_object *row = get_index(ctx, idx);
 
 	(void)n;
 	(void)e;
-	if (take(r, MDAS_N_OPEN, json_object_array_get_idx(row, 1), 1, 0, "open", why, whysize) < 0 ||
-	    take(r, MDAS_N_HIGH, json_object_array_get_idx(row, 2), 1, 0, "high", why, whysize) < 0 ||
-	    take(r, MDAS_N_LOW, json_object_array_get_idx(row, 3), 1, 0, "low", why, whysize) < 0 ||
-	    take(r, MDAS_N_CLOSE, json_object_array_get_idx(row, 4), 1, 0, "close", why, whysize) < 0 ||
-	    take(r, MDAS_N_VOLUME, json_object_array_get_idx(row, 5), 1, 0, "volume", why, whysize) < 0 ||
-	    take(r, MDAS_N_QUOTE_VOLUME, json_object_array_get_idx(row, 7), 1, 0, "quote volume", why, whysize) < 0)
+	if (take(r, MDAS_N_OPEN, get_index(row, 1), 1, 0, "open", why, whysize) < 0 ||
+	    take(r, MDAS_N_HIGH, get_index(row, 2), 1, 0, "high", why, whysize) < 0 ||
+	    take(r, MDAS_N_LOW, get_index(row, 3), 1, 0, "low", why, whysize) < 0 ||
+	    take(r, MDAS_N_CLOSE, get_index(row, 4), 1, 0, "close", why, whysize) < 0 ||
+	    take(r, MDAS_N_VOLUME, get_index(row, 5), 1, 0, "volume", why, whysize) < 0 ||
+	    take(r, MDAS_N_QUOTE_VOLUME, get_index(row, 7), 1, 0, "quote volume", why, whysize) < 0 ||
+	    take_count(r, get_index(row, 8), "trade count", why, whysize) < 0)
 		return -1;
-	t = json_object_array_get_idx(row, 8);
-	if (json_object_is_type(t, json_type_int) && json_object_get_int64(t) >= 0)
-		r->trades = json_object_get_int64(t);
-	else if (t != NULL && !json_object_is_type(t, json_type_null)) {
-		snprintf(why, whysize, "trade count is not a number");
-		return -1;
-	}
 	return 0;
 }
 
@@ -1047,17 +1171,17 @@ binance_klines(struct mdas_normalizer *n, struct env *e, struct json_object *p)
 	struct bar_source src;
 	struct mdas_series *s;
 
-	if (!json_object_is_type(p, json_type_array))
-		return envelope_error(n, e, "klines: payload is not an array");
+	if (!mdas_json_is_array(p))
+		return envelope_error(n, e, CODE_BAD_PAYLOAD, "klines: payload is not an array");
 	if (e->interval == NULL)
-		return envelope_error(n, e, "no interval");
+		return envelope_error(n, e, CODE_BAD_ENVELOPE, "no interval");
 	binance_facts(e);
 	if ((s = envelope_series(n, e)) == NULL)
 		return MDAS_NORM_FAIL;
 	src.build = kline_build;
 	src.time = kline_time;
 	src.ctx = p;
-	src.count = json_object_array_length(p);
+	src.count = mdas_json_len(p);
 	return process_bars(n, e, s, &src);
 }
 
@@ -1084,7 +1208,7 @@ mdas_normalizer_line(struct mdas_normalizer *n, struct json_object *v,
 {
 	struct json_object *payload;
 	struct env e;
-	const char *type;
+	const char *type, *bad = NULL;
 	int rc;
 
 	memset(&e, 0, sizeof(e));
@@ -1100,7 +1224,10 @@ mdas_normalizer_line(struct mdas_normalizer *n, struct json_object *v,
 		rc = do_reject(n, &e, "not an envelope (no \"type\")");
 		goto out;
 	}
-	e.symbol = get_str(v, "symbol");
+	if (mdas_json_get_string(v, "symbol", &e.symbol) == MDAS_JSON_WRONG) {
+		rc = do_reject(n, &e, "symbol is not a string");
+		goto out;
+	}
 	if (strcmp(type, "error") == 0) {
 		/* Fetch errors go on unchanged, byte for byte. */
 		mdas_jsonw_raw(n->w, line, len);
@@ -1113,11 +1240,12 @@ mdas_normalizer_line(struct mdas_normalizer *n, struct json_object *v,
 		rc = do_reject(n, &e, "unknown record type '%s'", type);
 		goto out;
 	}
-	e.source = get_str(v, "source");
-	e.endpoint = get_str(v, "endpoint");
-	e.kind = get_str(v, "kind");
-	e.interval = get_str(v, "interval");
-	e.fetched_at = get_str(v, "fetched_at");
+	fact(v, "source", &e.source, &bad);
+	fact(v, "endpoint", &e.endpoint, &bad);
+	fact(v, "kind", &e.kind, &bad);
+	fact(v, "interval", &e.interval, &bad);
+	fact(v, "fetched_at", &e.fetched_at, &bad);
+	fact(v, "url", &e.url, &bad);
 	payload = get(v, "payload");
 	/* An envelope without a symbol may still name it in its payload. */
 	if (e.symbol == NULL)
@@ -1129,12 +1257,16 @@ mdas_normalizer_line(struct mdas_normalizer *n, struct json_object *v,
 		rc = do_reject(n, &e, "no symbol");
 		goto out;
 	}
-	if (e.source == NULL || e.endpoint == NULL) {
-		rc = envelope_error(n, &e, "no source or endpoint");
+	if (bad != NULL) {
+		rc = envelope_error(n, &e, CODE_BAD_ENVELOPE, "%s is not a string", bad);
 		goto out;
 	}
-	if (payload == NULL || json_object_is_type(payload, json_type_null)) {
-		rc = envelope_error(n, &e, "no payload");
+	if (e.source == NULL || e.endpoint == NULL) {
+		rc = envelope_error(n, &e, CODE_BAD_ENVELOPE, "no source or endpoint");
+		goto out;
+	}
+	if (mdas_json_is_null(payload)) {
+		rc = envelope_error(n, &e, CODE_BAD_ENVELOPE, "no payload");
 		goto out;
 	}
 	if (strcmp(e.source, "yahoo") == 0 && strcmp(e.endpoint, "chart") == 0)
@@ -1146,8 +1278,10 @@ mdas_normalizer_line(struct mdas_normalizer *n, struct json_object *v,
 	else if (strcmp(e.source, "binance") == 0 && strcmp(e.endpoint, "klines") == 0)
 		rc = binance_klines(n, &e, payload);
 	else
-		rc = envelope_error(n, &e, "unsupported source/endpoint %s/%s",
+		rc = envelope_error(n, &e, CODE_BAD_ENVELOPE, "unsupported source/endpoint %s/%s",
 		    e.source, e.endpoint);
+	if (rc != MDAS_NORM_FAIL && !n->failed)
+		finish_items(n, &e);
 out:
 	if (n->failed) {
 		mdas_error_errno(err, n->failed_errno, "write error");

@@ -3,12 +3,14 @@
  * One normalizer handles one stream: each input value is given to
  * mdas_normalizer_line() in order, then mdas_normalizer_finish() writes
  * the bars still held back.  Records are written to `out` as NDJSON;
- * fetch error records are copied through unchanged.  A payload that
- * cannot be used at all also produces a {"type":"error","stage":
- * "normalize"} record; every rejected input (a bad line, a bad payload, a
- * bad record) is reported through the reject callback, which prints it
- * (library code never prints).  Memory grows with the number of series,
- * not of rows.
+ * fetch error records are copied through unchanged.  An envelope that
+ * is not used in whole (a payload of the wrong shape, an answer with no
+ * bars, a rejected quote, rejected bars or events) also produces one
+ * {"type":"error","stage":"normalize","code":...} record for its symbol,
+ * so no symbol is lost silently; every rejected input (a bad line, a bad
+ * payload, a bad record) is reported through the reject callback, which
+ * prints it (library code never prints).  Memory grows with the number
+ * of series, not of rows.
  */
 #ifndef MDAS_NORMALIZE_H
 #define MDAS_NORMALIZE_H

@@ -44,18 +44,24 @@ mdas_record_init(struct mdas_record *r, enum mdas_record_type type)
 	for (i = 0; i < MDAS_N_COUNT; i++) {
 		r->num[i].v = NAN;
 		r->num[i].len = 0;
-		r->num[i].off = 0;
 	}
 }
 
+/* Stores s[0..len) and its NUL.  The room left is computed without
+ * subtracting from arena_len (which may equal the arena's size), so it
+ * cannot wrap around. */
 static int
 arena_put(struct mdas_record *r, const char *s, size_t len, uint16_t *off)
 {
-	if (len > MDAS_RECORD_ARENA - 1 - r->arena_len || len > UINT16_MAX) {
+	size_t room = r->arena_len < MDAS_RECORD_ARENA ?
+	    MDAS_RECORD_ARENA - r->arena_len : 0;
+
+	if (len >= room || len > UINT16_MAX) {
 		r->overflow = 1;
 		return -1;
 	}
-	memcpy(r->arena + r->arena_len, s, len);
+	if (len > 0)
+		memcpy(r->arena + r->arena_len, s, len);
 	*off = (uint16_t)r->arena_len;
 	r->arena_len += len;
 	r->arena[r->arena_len++] = '\0';
@@ -108,8 +114,9 @@ mdas_record_set_num_text(struct mdas_record *r, enum mdas_rec_num which,
 
 	n->v = v;
 	n->len = 0;
-	if (len == 0 || len > UINT8_MAX || arena_put(r, text, len, &n->off) < 0)
+	if (text == NULL || len == 0 || len > MDAS_NUM_TEXT_MAX)
 		return;         /* formatted from v instead: same value */
+	memcpy(n->text, text, len);
 	n->len = (uint8_t)len;
 }
 
@@ -120,9 +127,29 @@ mdas_record_copy_num(struct mdas_record *r, enum mdas_rec_num which,
 	const struct mdas_num *s = &src->num[from];
 
 	if (s->len > 0)
-		mdas_record_set_num_text(r, which, s->v, src->arena + s->off, s->len);
+		mdas_record_set_num_text(r, which, s->v, s->text, s->len);
 	else
 		mdas_record_set_num(r, which, s->v);
+}
+
+/* An integer json-c holds as sent: not clamped to INT64_MIN/INT64_MAX
+ * and not a uint64 beyond INT64_MAX. */
+static int
+int_exact(struct json_object *v)
+{
+	int64_t i = json_object_get_int64(v);
+
+	return i != INT64_MAX && i != INT64_MIN;
+}
+
+/* True when number text s has a non-zero digit before its exponent. */
+static int
+nonzero_mantissa(const char *s)
+{
+	for (; *s != '\0' && *s != 'e' && *s != 'E'; s++)
+		if (*s >= '1' && *s <= '9')
+			return 1;
+	return 0;
 }
 
 enum mdas_numparse
@@ -140,6 +167,10 @@ mdas_record_set_json(struct mdas_record *r, enum mdas_rec_num which,
 	case json_type_null:
 		return MDAS_NUM_NULL;
 	case json_type_int:
+		/* json-c clamps integers beyond int64 to its ends (or keeps
+		 * them as uint64): the value is not what was sent. */
+		if (!int_exact(v))
+			return MDAS_NUM_RANGE;
 		/* json-c keeps no text for integers; print the exact value. */
 		n = snprintf(ibuf, sizeof(ibuf), "%" PRId64, json_object_get_int64(v));
 		d = (double)json_object_get_int64(v);
@@ -154,6 +185,8 @@ mdas_record_set_json(struct mdas_record *r, enum mdas_rec_num which,
 		 * that is the number "as given". */
 		text = json_object_get_userdata(v);
 		len = text != NULL ? strlen(text) : 0;
+		if (d == 0 && text != NULL && nonzero_mantissa(text))
+			return MDAS_NUM_RANGE;      /* 1e-400: underflowed to 0 */
 		break;
 	case json_type_string:
 		if (!decimal_strings)
@@ -187,6 +220,184 @@ mdas_record_set_json(struct mdas_record *r, enum mdas_rec_num which,
 		d /= pow(10, shift);
 	mdas_record_set_num(r, which, d);
 	return MDAS_NUM_OK;
+}
+
+enum mdas_numparse
+mdas_record_set_ts_json(struct mdas_record *r, struct json_object *v, int64_t unit_ms)
+{
+	int64_t t;
+	double d;
+
+	r->has_ts = 0;
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		return MDAS_NUM_NULL;
+	case json_type_int:
+		if (!int_exact(v))
+			return MDAS_NUM_RANGE;
+		t = json_object_get_int64(v);
+		break;
+	case json_type_double:
+		d = json_object_get_double(v);
+		if (!isfinite(d))
+			return MDAS_NUM_NOT_FINITE;
+		if (d != floor(d))
+			return MDAS_NUM_WRONG_TYPE;
+		/* Compared as a double first: the cast is only defined in range. */
+		if (d < (double)MDAS_TS_MIN_MS || d > (double)MDAS_TS_MAX_MS)
+			return MDAS_NUM_RANGE;
+		t = (int64_t)d;
+		break;
+	default:
+		return MDAS_NUM_WRONG_TYPE;
+	}
+	if (unit_ms < 1 || t < MDAS_TS_MIN_MS / unit_ms || t > MDAS_TS_MAX_MS / unit_ms)
+		return MDAS_NUM_RANGE;
+	r->ts_ms = t * unit_ms;
+	r->has_ts = 1;
+	return MDAS_NUM_OK;
+}
+
+enum mdas_numparse
+mdas_record_set_count_json(struct mdas_record *r, struct json_object *v)
+{
+	int64_t c;
+
+	r->trades = -1;
+	if (v == NULL || json_object_is_type(v, json_type_null))
+		return MDAS_NUM_NULL;
+	if (!json_object_is_type(v, json_type_int))
+		return MDAS_NUM_WRONG_TYPE;
+	c = json_object_get_int64(v);
+	if (!int_exact(v) || c < 0 || c > MDAS_COUNT_MAX)
+		return MDAS_NUM_RANGE;
+	r->trades = c;
+	return MDAS_NUM_OK;
+}
+
+/* ---- validation -------------------------------------------------------- */
+
+/* What each number member may hold (see MDAS_VALUE_LIMIT in record.h). */
+enum bound {
+	B_DERIVED,      /* computed here: not checked */
+	B_PRICE,        /* >= 0, or any sign for futures */
+	B_AMOUNT,       /* >= 0: volumes, sizes, dividend amounts */
+	B_RATIO,        /* > 0: split numerator and denominator */
+};
+
+static const unsigned char num_bound[MDAS_N_COUNT] = {
+	[MDAS_N_OPEN] = B_PRICE, [MDAS_N_HIGH] = B_PRICE, [MDAS_N_LOW] = B_PRICE,
+	[MDAS_N_CLOSE] = B_PRICE, [MDAS_N_ADJ_CLOSE] = B_PRICE,
+	[MDAS_N_VOLUME] = B_AMOUNT, [MDAS_N_QUOTE_VOLUME] = B_AMOUNT,
+	[MDAS_N_BID] = B_PRICE, [MDAS_N_ASK] = B_PRICE,
+	[MDAS_N_BID_SIZE] = B_AMOUNT, [MDAS_N_ASK_SIZE] = B_AMOUNT,
+	[MDAS_N_PREV_CLOSE] = B_PRICE,
+	[MDAS_N_AMOUNT] = B_AMOUNT,
+	[MDAS_N_NUMERATOR] = B_RATIO, [MDAS_N_DENOMINATOR] = B_RATIO,
+};
+
+/* The number as written: its text, or formatted from its value. */
+static void
+num_text(const struct mdas_record *r, enum mdas_rec_num i, char *buf)
+{
+	if (r->num[i].len > 0) {
+		memcpy(buf, r->num[i].text, r->num[i].len);
+		buf[r->num[i].len] = '\0';
+	} else
+		mdas_format_double(r->num[i].v, buf);
+}
+
+#define NUM_TEXT_BUF (MDAS_NUMBER_MAX + MDAS_DECIMAL_MAX)
+
+/* A book side whose price is 0 or unknown has no order: its price and
+ * size are null (and with them mid, spread and spread_bps).  One rule
+ * for every source. */
+static void
+book_side(struct mdas_record *r, enum mdas_rec_num px, enum mdas_rec_num qty)
+{
+	if (isnan(r->num[px].v) || r->num[px].v == 0) {
+		mdas_record_set_null(r, px);
+		mdas_record_set_null(r, qty);
+	}
+}
+
+int
+mdas_record_validate(struct mdas_record *r, char *why, size_t whysize)
+{
+	char a[NUM_TEXT_BUF], b[NUM_TEXT_BUF], c[NUM_TEXT_BUF];
+	const char *ac = mdas_record_str(r, MDAS_S_ASSET_CLASS);
+	int negative_ok = ac != NULL && strcmp(ac, "future") == 0;
+	double hi, lo, cl, tol, v;
+	int i;
+
+	if (r->overflow) {
+		snprintf(why, whysize, "record too large (its strings exceed %d bytes)",
+		    MDAS_RECORD_ARENA);
+		return -1;
+	}
+	if (r->has_ts && (r->ts_ms < MDAS_TS_MIN_MS || r->ts_ms > MDAS_TS_MAX_MS)) {
+		snprintf(why, whysize, "ts %" PRId64 " is an impossible time", r->ts_ms);
+		return -1;
+	}
+	if (r->trades > MDAS_COUNT_MAX) {
+		snprintf(why, whysize, "trades %" PRId64 " is out of range", r->trades);
+		return -1;
+	}
+	if (r->type == MDAS_REC_QUOTE) {
+		book_side(r, MDAS_N_BID, MDAS_N_BID_SIZE);
+		book_side(r, MDAS_N_ASK, MDAS_N_ASK_SIZE);
+	}
+	for (i = 0; i < MDAS_N_COUNT; i++) {
+		if (num_bound[i] == B_DERIVED || isnan(v = r->num[i].v))
+			continue;
+		if (!isfinite(v) || fabs(v) >= MDAS_VALUE_LIMIT) {
+			num_text(r, (enum mdas_rec_num)i, a);
+			snprintf(why, whysize, "%s %s is out of range (beyond 1e18)",
+			    num_names[i], a);
+			return -1;
+		}
+		if (v < 0 && (num_bound[i] != B_PRICE || !negative_ok)) {
+			num_text(r, (enum mdas_rec_num)i, a);
+			snprintf(why, whysize, "%s is negative (%s)", num_names[i], a);
+			return -1;
+		}
+	}
+	switch (r->type) {
+	case MDAS_REC_SPLIT:
+		if (!(r->num[MDAS_N_NUMERATOR].v > 0 && r->num[MDAS_N_DENOMINATOR].v > 0)) {
+			snprintf(why, whysize, "numerator and denominator must be > 0");
+			return -1;
+		}
+		return 0;
+	case MDAS_REC_DIVIDEND:
+		if (isnan(r->num[MDAS_N_AMOUNT].v)) {
+			snprintf(why, whysize, "amount is missing");
+			return -1;
+		}
+		return 0;
+	default:
+		break;
+	}
+	hi = r->num[MDAS_N_HIGH].v;
+	lo = r->num[MDAS_N_LOW].v;
+	cl = r->num[MDAS_N_CLOSE].v;
+	if (!isnan(hi) && !isnan(lo) && hi < lo) {
+		num_text(r, MDAS_N_HIGH, a);
+		num_text(r, MDAS_N_LOW, b);
+		snprintf(why, whysize, "high %s is below low %s", a, b);
+		return -1;
+	}
+	/* "Beyond rounding": Yahoo prices are float32 values printed as
+	 * doubles, good to about 7 digits. */
+	tol = 1e-6 * (isnan(hi) ? fabs(cl) : fabs(hi));
+	if (!isnan(cl) && ((!isnan(lo) && cl < lo - tol) || (!isnan(hi) && cl > hi + tol))) {
+		num_text(r, MDAS_N_CLOSE, a);
+		num_text(r, MDAS_N_LOW, b);
+		num_text(r, MDAS_N_HIGH, c);
+		snprintf(why, whysize, "close %s is outside low %s .. high %s", a, b, c);
+		return -1;
+	}
+	return 0;
 }
 
 /* What each schema key is, resolved once from the names in schema.c so
@@ -260,7 +471,7 @@ write_num(struct mdas_jsonw *w, const struct mdas_record *r, int i)
 	int len;
 
 	if (n->len > 0)
-		mdas_jsonw_raw(w, r->arena + n->off, n->len);
+		mdas_jsonw_raw(w, n->text, n->len);
 	else if (isnan(n->v))
 		mdas_jsonw_null(w);
 	else if (i >= MDAS_N_FIRST_DERIVED && i <= MDAS_N_ROLLING_VOL) {
@@ -348,7 +559,7 @@ mdas_record_write(struct mdas_jsonw *w, const struct mdas_record *r)
 static int
 frac_digits(const struct mdas_record *r, int i)
 {
-	const char *t = r->arena + r->num[i].off, *dot;
+	const char *t = r->num[i].text, *dot;
 
 	if (r->num[i].len == 0)
 		return -1;
@@ -373,6 +584,14 @@ round_like(double x, const struct mdas_record *r, int a, int b, int extra)
 	return nearbyint(x * pow(10, dp)) / pow(10, dp);
 }
 
+/* A derived metric: null unless finite (a tiny prev_close can make a
+ * ratio overflow even within the bounds). */
+static void
+set_metric(struct mdas_record *r, enum mdas_rec_num which, double v)
+{
+	mdas_record_set_num(r, which, isfinite(v) ? v : NAN);
+}
+
 void
 mdas_record_derive(struct mdas_record *r)
 {
@@ -384,17 +603,16 @@ mdas_record_derive(struct mdas_record *r)
 	if (!isnan(bid) && !isnan(ask)) {
 		mid = round_like((bid + ask) / 2, r, MDAS_N_BID, MDAS_N_ASK, 1);
 		spread = round_like(ask - bid, r, MDAS_N_BID, MDAS_N_ASK, 0);
-		mdas_record_set_num(r, MDAS_N_MID, mid);
-		mdas_record_set_num(r, MDAS_N_SPREAD, spread);
+		set_metric(r, MDAS_N_MID, mid);
+		set_metric(r, MDAS_N_SPREAD, spread);
 		if (mid > 0)
-			mdas_record_set_num(r, MDAS_N_SPREAD_BPS, spread / mid * 10000);
+			set_metric(r, MDAS_N_SPREAD_BPS, spread / mid * 10000);
 	}
 	if (!isnan(close) && !isnan(prev) && prev != 0) {
-		mdas_record_set_num(r, MDAS_N_CHANGE,
+		set_metric(r, MDAS_N_CHANGE,
 		    round_like(close - prev, r, MDAS_N_CLOSE, MDAS_N_PREV_CLOSE, 0));
-		mdas_record_set_num(r, MDAS_N_CHANGE_PCT, (close - prev) / prev * 100);
+		set_metric(r, MDAS_N_CHANGE_PCT, (close - prev) / prev * 100);
 	}
 	if (!isnan(hi) && !isnan(lo) && hi > 0 && lo > 0)
-		mdas_record_set_num(r, MDAS_N_RANGE_VOL,
-		    fabs(log(hi / lo)) / sqrt(4 * log(2.0)));
+		set_metric(r, MDAS_N_RANGE_VOL, fabs(log(hi / lo)) / sqrt(4 * log(2.0)));
 }

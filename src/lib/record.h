@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "decimal.h"
 #include "jsonw.h"
 
 enum mdas_record_type {
@@ -58,15 +59,36 @@ enum mdas_rec_num {
 #define MDAS_IMPUTED_ADJ_CLOSE 0x10
 #define MDAS_IMPUTED_VOLUME    0x20
 
+/* Bytes of string text a record holds (the strings and their NULs).
+ * Number texts have their own room (struct mdas_num), so a number never
+ * competes with the strings for space. */
 #define MDAS_RECORD_ARENA 2048
 
+/* Longest number text kept "as given" (longer ones are formatted from
+ * the value): the longest decimal.h produces. */
+#define MDAS_NUM_TEXT_MAX (MDAS_DECIMAL_MAX - 1)
+
+/* ---- The schema's bounds, in one place ----------------------------------
+ * Every value from upstream is checked against these before a record is
+ * written (mdas_record_set_json, mdas_record_set_ts_json,
+ * mdas_record_set_count_json, mdas_record_validate); see mdas-schema(7).
+ * They keep the arithmetic done later (ts * 1000, days from ts, sums and
+ * ratios of prices, the exporters' conversions) far from overflow. */
+/* ts: 1970-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z. */
+#define MDAS_TS_MIN_MS INT64_C(0)
+#define MDAS_TS_MAX_MS INT64_C(253402300799999)
+/* Prices, volumes, sizes, amounts and split ratios: finite, |v| < this. */
+#define MDAS_VALUE_LIMIT 1e18
+/* Counts (trades): whole numbers 0 .. 2^53 - 1, exact in every JSON reader. */
+#define MDAS_COUNT_MAX ((INT64_C(1) << 53) - 1)
+
 /* A number: v is NaN when unknown (written as null).  When len > 0 the
- * number is written as the text at arena[off] (the digits the source
- * sent), otherwise v is formatted. */
+ * number is written as text[0..len) (the digits the source sent),
+ * otherwise v is formatted. */
 struct mdas_num {
 	double v;
-	uint16_t off;
 	uint8_t len;
+	char text[MDAS_NUM_TEXT_MAX];
 };
 
 struct mdas_str {
@@ -83,16 +105,18 @@ struct mdas_record {
 	unsigned imputed;       /* MDAS_IMPUTED_* */
 	struct mdas_str str[MDAS_S_COUNT];
 	struct mdas_num num[MDAS_N_COUNT];
-	size_t arena_len;
-	int overflow;           /* the arena filled up: the record is unusable */
+	size_t arena_len;       /* bytes of arena used, <= MDAS_RECORD_ARENA */
+	int overflow;           /* a string did not fit: the record is unusable
+	                         * and mdas_record_validate() rejects it */
 	char arena[MDAS_RECORD_ARENA];
 };
 
 /* Empties r (every value null, type kept as given). */
 void mdas_record_init(struct mdas_record *r, enum mdas_record_type type);
 
-/* Sets a string member (NULL means null).  Long strings that do not fit
- * set r->overflow. */
+/* Sets a string member (NULL means null).  A string that does not fit in
+ * what is left of the arena is not stored (the member stays null) and
+ * sets r->overflow: the record is then rejected, never written cut short. */
 void mdas_record_set_str(struct mdas_record *r, enum mdas_rec_str which,
     const char *s);
 void mdas_record_set_str_n(struct mdas_record *r, enum mdas_rec_str which,
@@ -102,7 +126,8 @@ const char *mdas_record_str(const struct mdas_record *r, enum mdas_rec_str which
 
 /* Sets a number from a double: formatted at write time. */
 void mdas_record_set_num(struct mdas_record *r, enum mdas_rec_num which, double v);
-/* Sets a number with its exact text (a valid JSON number). */
+/* Sets a number with its exact text (a valid JSON number); a text longer
+ * than MDAS_NUM_TEXT_MAX is dropped and v is formatted instead. */
 void mdas_record_set_num_text(struct mdas_record *r, enum mdas_rec_num which,
     double v, const char *text, size_t len);
 /* Copies number `from` of record src (value and text) into `which`. */
@@ -122,6 +147,10 @@ enum mdas_numparse {
 	MDAS_NUM_NULL,          /* JSON null or absent: set to null */
 	MDAS_NUM_WRONG_TYPE,    /* not a number (or, with decimal strings, not one) */
 	MDAS_NUM_NOT_FINITE,    /* parsed to an infinity */
+	MDAS_NUM_RANGE,         /* outside what the JSON parser can hold: an
+	                         * integer beyond int64, a non-zero number that
+	                         * parsed to 0, a time outside the bounds, a
+	                         * count outside 0..MDAS_COUNT_MAX */
 };
 
 /* Sets number `which` from a JSON number, keeping the text it was
@@ -132,6 +161,27 @@ enum mdas_numparse {
 enum mdas_numparse mdas_record_set_json(struct mdas_record *r,
     enum mdas_rec_num which, struct json_object *v, int decimal_strings, int shift);
 
+/* Sets r's time from epoch units of unit_ms milliseconds (1000 for
+ * seconds, 1 for ms): a JSON integer, or a double with no fraction.
+ * MDAS_NUM_RANGE when outside MDAS_TS_MIN_MS..MDAS_TS_MAX_MS (checked
+ * before multiplying); has_ts stays 0 unless MDAS_NUM_OK. */
+enum mdas_numparse mdas_record_set_ts_json(struct mdas_record *r,
+    struct json_object *v, int64_t unit_ms);
+
+/* Sets r->trades from a JSON integer 0..MDAS_COUNT_MAX (null: -1). */
+enum mdas_numparse mdas_record_set_count_json(struct mdas_record *r,
+    struct json_object *v);
+
+/* The one gate before a record is written.  Applies the book rule (a bid
+ * or ask that is 0 or null means no order on that side: price and size
+ * become null, and so does everything derived from them), then checks r
+ * against the schema: no overflow, ts within the bounds, every number
+ * within its bounds (prices >= 0 except for asset_class "future", which
+ * may trade below zero; volumes, sizes and dividend amounts >= 0; split
+ * ratios > 0), high >= low and close within [low, high] beyond rounding.
+ * Returns 0, or -1 with the reason in why (starting with the field). */
+int mdas_record_validate(struct mdas_record *r, char *why, size_t whysize);
+
 /* Writes r as one compact JSON object (keys in schema order; quote and
  * bar records use mdas_record_fields, events mdas_event_fields) into w.
  * Does not end the line: call mdas_jsonw_write_line(). */
@@ -141,7 +191,7 @@ void mdas_record_write(struct mdas_jsonw *w, const struct mdas_record *r);
  * spread_bps (when bid and ask are both known), change and change_pct
  * (when close and a non-zero prev_close are known; change_pct in
  * percent) and range_vol (Parkinson: |ln(high/low)| / sqrt(4 ln 2), when
- * both are known and > 0). */
+ * both are known and > 0).  A metric that would not be finite is null. */
 void mdas_record_derive(struct mdas_record *r);
 
 #endif

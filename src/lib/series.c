@@ -184,7 +184,7 @@ remember(struct mdas_prev *p, const struct mdas_record *r, enum mdas_rec_num whi
 	p->v = n->v;
 	p->len = 0;
 	if (n->len > 0 && n->len < sizeof(p->text)) {
-		memcpy(p->text, r->arena + n->off, n->len);
+		memcpy(p->text, n->text, n->len);
 		p->len = n->len;
 	}
 }

@@ -1,0 +1,318 @@
+/* Unit tests of the record layer (record.c) and of jsonget.c: the string
+ * arena at and past its size, the schema's bounds, the book rule and the
+ * type-checked JSON reads. */
+#include "config.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonget.h"
+#include "jsonw.h"
+#include "record.h"
+#include "tap.h"
+
+/* A record with guard bytes after it: the arena is its last member, so a
+ * write past the arena lands in the guard. */
+struct guarded {
+	struct mdas_record r;
+	unsigned char guard[4096];
+};
+
+static int
+guard_intact(const struct guarded *g)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(g->guard); i++)
+		if (g->guard[i] != 0xA5)
+			return 0;
+	return 1;
+}
+
+static struct guarded *
+new_guarded(enum mdas_record_type type)
+{
+	struct guarded *g = malloc(sizeof(*g));
+
+	if (g == NULL)
+		abort();
+	memset(g->guard, 0xA5, sizeof(g->guard));
+	mdas_record_init(&g->r, type);
+	return g;
+}
+
+static char *
+filled(size_t len, char c)
+{
+	char *s = malloc(len + 1);
+
+	if (s == NULL)
+		abort();
+	memset(s, c, len);
+	s[len] = '\0';
+	return s;
+}
+
+static struct json_object *
+parse(const char *text)
+{
+	struct json_object *v = json_tokener_parse(text);
+
+	if (v == NULL)
+		abort();
+	return v;
+}
+
+/* The record as written, into buf. */
+static const char *
+written(const struct mdas_record *r, char *buf, size_t size)
+{
+	struct mdas_jsonw *w = mdas_jsonw_new();
+	FILE *fp = fmemopen(buf, size, "w");
+
+	if (w == NULL || fp == NULL)
+		abort();
+	mdas_record_write(w, r);
+	mdas_jsonw_write_line(w, fp);
+	fclose(fp);
+	mdas_jsonw_free(w);
+	return buf;
+}
+
+static void
+test_arena(void)
+{
+	struct guarded *g = new_guarded(MDAS_REC_QUOTE);
+	char *a, *b, why[256];
+	size_t len;
+	int bad = 0;
+
+	/* Exactly full: the first string takes all but the last byte's NUL. */
+	a = filled(MDAS_RECORD_ARENA - 1, 'a');
+	mdas_record_set_str(&g->r, MDAS_S_EXCHANGE, a);
+	tap_ok(!g->r.overflow && g->r.arena_len == MDAS_RECORD_ARENA,
+	    "a string of arena size - 1 fills the arena exactly");
+	/* The check that used to wrap: no room is left, even for "". */
+	b = filled(100, 'b');
+	mdas_record_set_str(&g->r, MDAS_S_CURRENCY, b);
+	tap_ok(g->r.overflow, "a string after a full arena overflows");
+	tap_ok(mdas_record_str(&g->r, MDAS_S_CURRENCY) == NULL, "and is not stored");
+	tap_ok(guard_intact(g), "nothing written past the arena");
+	mdas_record_set_str(&g->r, MDAS_S_SYMBOL, "");
+	tap_ok(guard_intact(g) && g->r.arena_len == MDAS_RECORD_ARENA,
+	    "not even an empty string once full");
+	tap_is_str(mdas_record_str(&g->r, MDAS_S_EXCHANGE), a, "the first string is whole");
+	tap_ok(mdas_record_validate(&g->r, why, sizeof(why)) < 0 &&
+	    strcmp(why, "record too large (its strings exceed 2048 bytes)") == 0,
+	    "validate rejects an overflowed record");
+
+	/* Numbers have their own room: a full arena does not touch them. */
+	mdas_record_set_num_text(&g->r, MDAS_N_CLOSE, 60755.18, "60755.18", 8);
+	tap_ok(g->r.num[MDAS_N_CLOSE].len == 8 &&
+	    memcmp(g->r.num[MDAS_N_CLOSE].text, "60755.18", 8) == 0 && guard_intact(g),
+	    "a number's text is kept with a full arena");
+	free(g);
+
+	/* Every length around the size, alone and after another string. */
+	for (len = 0; len <= MDAS_RECORD_ARENA + 8; len++) {
+		char *s = filled(len, 'x');
+
+		g = new_guarded(MDAS_REC_QUOTE);
+		mdas_record_set_str(&g->r, MDAS_S_SOURCE, "yahoo");
+		mdas_record_set_str(&g->r, MDAS_S_EXCHANGE, s);
+		mdas_record_set_str(&g->r, MDAS_S_EXCHANGE_TZ, "UTC");
+		if (!guard_intact(g) || g->r.arena_len > MDAS_RECORD_ARENA ||
+		    (g->r.overflow != (len + 1 + 6 + 4 > MDAS_RECORD_ARENA)) ||
+		    (!g->r.overflow && strcmp(mdas_record_str(&g->r, MDAS_S_EXCHANGE), s) != 0))
+			bad++;
+		free(s);
+		free(g);
+	}
+	tap_is_int(bad, 0, "lengths 0..%d: stored whole or overflow, never past the arena",
+	    MDAS_RECORD_ARENA + 8);
+	free(a);
+	free(b);
+}
+
+static void
+test_numbers(void)
+{
+	struct mdas_record *r = malloc(sizeof(*r));
+	struct json_object *v;
+	char buf[4096];
+
+	mdas_record_init(r, MDAS_REC_BAR);
+	v = parse("12345678901234567890");
+	tap_is_int(mdas_record_set_json(r, MDAS_N_VOLUME, v, 0, 0), MDAS_NUM_RANGE,
+	    "an integer beyond int64 is out of range (json-c clamps it)");
+	json_object_put(v);
+	v = parse("-99999999999999999999");
+	tap_is_int(mdas_record_set_json(r, MDAS_N_VOLUME, v, 0, 0), MDAS_NUM_RANGE,
+	    "an integer below int64 is out of range");
+	json_object_put(v);
+	v = parse("1e-400");
+	tap_is_int(mdas_record_set_json(r, MDAS_N_CLOSE, v, 0, 0), MDAS_NUM_RANGE,
+	    "1e-400 (parsed to 0) is out of range");
+	json_object_put(v);
+	v = parse("1e400");
+	tap_is_int(mdas_record_set_json(r, MDAS_N_CLOSE, v, 0, 0), MDAS_NUM_NOT_FINITE,
+	    "1e400 is not finite");
+	json_object_put(v);
+	v = parse("0e-5");
+	tap_is_int(mdas_record_set_json(r, MDAS_N_CLOSE, v, 0, 0), MDAS_NUM_OK, "0e-5 is 0");
+	json_object_put(v);
+	v = parse("-0.0");
+	mdas_record_set_json(r, MDAS_N_CLOSE, v, 0, 0);
+	tap_ok(r->num[MDAS_N_CLOSE].len == 1 && r->num[MDAS_N_CLOSE].text[0] == '0',
+	    "-0.0 is written 0");
+	json_object_put(v);
+	v = parse("[1]");
+	tap_is_int(mdas_record_set_json(r, MDAS_N_CLOSE, v, 1, 0), MDAS_NUM_WRONG_TYPE,
+	    "an array is not a number");
+	json_object_put(v);
+	tap_is_int(mdas_record_set_json(r, MDAS_N_CLOSE, NULL, 1, 0), MDAS_NUM_NULL,
+	    "absent is null");
+
+	/* Times: bounds checked before multiplying. */
+	v = parse("9223372036854775807");
+	tap_is_int(mdas_record_set_ts_json(r, v, 1000), MDAS_NUM_RANGE, "ts INT64_MAX s");
+	json_object_put(v);
+	v = parse("253402300799");
+	tap_ok(mdas_record_set_ts_json(r, v, 1000) == MDAS_NUM_OK &&
+	    r->ts_ms == INT64_C(253402300799000), "ts 9999-12-31T23:59:59Z");
+	json_object_put(v);
+	v = parse("253402300800");
+	tap_is_int(mdas_record_set_ts_json(r, v, 1000), MDAS_NUM_RANGE, "ts 10000-01-01 s");
+	json_object_put(v);
+	v = parse("1e300");
+	tap_ok(mdas_record_set_ts_json(r, v, 1) == MDAS_NUM_RANGE && !r->has_ts,
+	    "ts 1e300 ms (a double too big for int64)");
+	json_object_put(v);
+	v = parse("-1");
+	tap_is_int(mdas_record_set_ts_json(r, v, 1), MDAS_NUM_RANGE, "ts before 1970");
+	json_object_put(v);
+	v = parse("1.5");
+	tap_is_int(mdas_record_set_ts_json(r, v, 1), MDAS_NUM_WRONG_TYPE, "ts with a fraction");
+	json_object_put(v);
+
+	/* Counts. */
+	v = parse("9007199254740991");
+	tap_ok(mdas_record_set_count_json(r, v) == MDAS_NUM_OK &&
+	    r->trades == INT64_C(9007199254740991), "trades 2^53 - 1");
+	json_object_put(v);
+	v = parse("9007199254740992");
+	tap_ok(mdas_record_set_count_json(r, v) == MDAS_NUM_RANGE && r->trades == -1,
+	    "trades 2^53 is out of range");
+	json_object_put(v);
+	v = parse("\"5\"");
+	tap_is_int(mdas_record_set_count_json(r, v), MDAS_NUM_WRONG_TYPE, "trades as a string");
+	json_object_put(v);
+
+	/* A metric that would overflow is null, not inf. */
+	mdas_record_init(r, MDAS_REC_QUOTE);
+	mdas_record_set_num(r, MDAS_N_CLOSE, 1e17);
+	mdas_record_set_num(r, MDAS_N_PREV_CLOSE, 1e-300);
+	mdas_record_derive(r);
+	tap_ok(isnan(r->num[MDAS_N_CHANGE_PCT].v), "change_pct that overflows is null");
+	written(r, buf, sizeof(buf));
+	tap_ok(strstr(buf, "\"change_pct\":null") != NULL, "and written as null");
+	free(r);
+}
+
+static void
+test_validate(void)
+{
+	struct mdas_record *r = malloc(sizeof(*r));
+	char why[256];
+
+	mdas_record_init(r, MDAS_REC_BAR);
+	mdas_record_set_str(r, MDAS_S_ASSET_CLASS, "equity");
+	mdas_record_set_num(r, MDAS_N_CLOSE, -37.63);
+	tap_ok(mdas_record_validate(r, why, sizeof(why)) < 0 &&
+	    strcmp(why, "close is negative (-37.63)") == 0, "equity: a negative close is rejected");
+	mdas_record_init(r, MDAS_REC_BAR);
+	mdas_record_set_str(r, MDAS_S_ASSET_CLASS, "future");
+	mdas_record_set_num(r, MDAS_N_CLOSE, -37.63);
+	mdas_record_set_num(r, MDAS_N_LOW, -40.32);
+	mdas_record_set_num(r, MDAS_N_HIGH, 1);
+	tap_ok(mdas_record_validate(r, why, sizeof(why)) == 0, "future: negative prices pass");
+	mdas_record_set_num(r, MDAS_N_VOLUME, -1);
+	tap_ok(mdas_record_validate(r, why, sizeof(why)) < 0 &&
+	    strcmp(why, "volume is negative (-1)") == 0, "future: a negative volume does not");
+	mdas_record_init(r, MDAS_REC_BAR);
+	mdas_record_set_num(r, MDAS_N_HIGH, 1e18);
+	tap_ok(mdas_record_validate(r, why, sizeof(why)) < 0 &&
+	    strcmp(why, "high 1000000000000000000 is out of range (beyond 1e18)") == 0,
+	    "a price of 1e18 is out of range");
+	mdas_record_init(r, MDAS_REC_BAR);
+	mdas_record_set_num(r, MDAS_N_HIGH, 9.99e17);
+	tap_ok(mdas_record_validate(r, why, sizeof(why)) == 0, "9.99e17 is not");
+	mdas_record_init(r, MDAS_REC_SPLIT);
+	mdas_record_set_num(r, MDAS_N_NUMERATOR, 4);
+	mdas_record_set_num(r, MDAS_N_DENOMINATOR, 0);
+	tap_ok(mdas_record_validate(r, why, sizeof(why)) < 0, "a split 4:0 is rejected");
+	mdas_record_init(r, MDAS_REC_DIVIDEND);
+	tap_ok(mdas_record_validate(r, why, sizeof(why)) < 0 &&
+	    strcmp(why, "amount is missing") == 0, "a dividend without an amount is rejected");
+	mdas_record_init(r, MDAS_REC_QUOTE);
+	r->has_ts = 1;
+	r->ts_ms = MDAS_TS_MAX_MS + 1;
+	tap_ok(mdas_record_validate(r, why, sizeof(why)) < 0, "a ts past 9999 is rejected");
+
+	/* The book rule, for any source. */
+	mdas_record_init(r, MDAS_REC_QUOTE);
+	mdas_record_set_num(r, MDAS_N_BID, 0);
+	mdas_record_set_num(r, MDAS_N_BID_SIZE, 0);
+	mdas_record_set_num(r, MDAS_N_ASK, 10.5);
+	mdas_record_set_num(r, MDAS_N_ASK_SIZE, 3);
+	tap_ok(mdas_record_validate(r, why, sizeof(why)) == 0, "bid 0: the quote passes");
+	mdas_record_derive(r);
+	tap_ok(isnan(r->num[MDAS_N_BID].v) && isnan(r->num[MDAS_N_BID_SIZE].v) &&
+	    r->num[MDAS_N_ASK].v == 10.5 && r->num[MDAS_N_ASK_SIZE].v == 3 &&
+	    isnan(r->num[MDAS_N_MID].v) && isnan(r->num[MDAS_N_SPREAD].v) &&
+	    isnan(r->num[MDAS_N_SPREAD_BPS].v), "bid 0: bid, bid_size, mid, spread null; ask kept");
+	mdas_record_init(r, MDAS_REC_QUOTE);
+	mdas_record_set_num(r, MDAS_N_BID, 10);
+	mdas_record_set_num(r, MDAS_N_ASK_SIZE, 7);
+	mdas_record_validate(r, why, sizeof(why));
+	tap_ok(r->num[MDAS_N_BID].v == 10 && isnan(r->num[MDAS_N_ASK_SIZE].v),
+	    "no ask: its size is null too");
+	free(r);
+}
+
+static void
+test_jsonget(void)
+{
+	struct json_object *o = parse("{\"a\":[1,2],\"s\":\"x\",\"e\":\"\",\"n\":5,\"z\":null}");
+	struct json_object *arr = mdas_json_get(o, "a");
+	const char *s;
+
+	tap_ok(mdas_json_get(arr, "a") == NULL, "get on an array: NULL");
+	tap_ok(mdas_json_at(o, 0) == NULL && mdas_json_len(o) == 0,
+	    "at/len on an object: NULL/0 (json-c would assert)");
+	tap_ok(mdas_json_at(arr, 2) == NULL && mdas_json_len(arr) == 2, "at past the end: NULL");
+	tap_ok(mdas_json_at(NULL, 0) == NULL && mdas_json_len(NULL) == 0 &&
+	    mdas_json_get(NULL, "a") == NULL, "NULL everywhere: NULL/0");
+	tap_ok(mdas_json_get_string(o, "s", &s) == MDAS_JSON_FOUND && strcmp(s, "x") == 0,
+	    "a string member");
+	tap_ok(mdas_json_get_string(o, "n", &s) == MDAS_JSON_WRONG && s == NULL,
+	    "a number where a string is expected: WRONG");
+	tap_ok(mdas_json_get_string(o, "e", &s) == MDAS_JSON_ABSENT &&
+	    mdas_json_get_string(o, "z", &s) == MDAS_JSON_ABSENT &&
+	    mdas_json_get_string(o, "nope", &s) == MDAS_JSON_ABSENT, "\"\", null, absent: ABSENT");
+	tap_ok(mdas_json_str(arr, "s") == NULL, "str on an array: NULL");
+	json_object_put(o);
+}
+
+int
+main(void)
+{
+	tap_plan(47);
+	test_arena();
+	test_numbers();
+	test_validate();
+	test_jsonget();
+	return tap_done();
+}
