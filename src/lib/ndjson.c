@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ndjson.h"
+#include "utf8.h"
 
 #define READ_CHUNK 65536
 
@@ -139,6 +140,73 @@ read_line(struct mdas_ndjson *r)
 }
 
 static int
+hex4(const char *s, size_t n, unsigned *out)
+{
+	unsigned v = 0;
+	size_t i;
+
+	if (n < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		char c = s[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* The \u escapes json-c decodes without complaint into something else:
+ * an unpaired surrogate becomes U+FFFD (the value silently changed) and
+ * \u0000 a NUL that every C string user then cuts at.  Called on a line
+ * json-c has accepted, so strings and escapes are well formed; a
+ * backslash outside a string cannot occur.  Returns 0, or -1 with err. */
+static int
+check_escapes(struct mdas_ndjson *r, struct mdas_error *err)
+{
+	const char *s = r->line;
+	size_t n = r->line_len, i;
+	unsigned cp, lo;
+	int in_string = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"') {
+			in_string = !in_string;
+			continue;
+		}
+		if (!in_string || s[i] != '\\')
+			continue;
+		if (i + 1 >= n || s[i + 1] != 'u' || hex4(s + i + 2, n - i - 2, &cp) < 0) {
+			i++;   /* a one-letter escape: skip the letter */
+			continue;
+		}
+		if (cp == 0)
+			return mdas_error_set(err, "%s:%lu: NUL character (\\u0000) at byte %zu",
+			    r->name, r->lineno, i + 1);
+		if (cp >= 0xD800 && cp <= 0xDBFF && i + 11 < n && s[i + 6] == '\\' &&
+		    s[i + 7] == 'u' && hex4(s + i + 8, n - i - 8, &lo) == 0 &&
+		    lo >= 0xDC00 && lo <= 0xDFFF) {
+			i += 11;
+			continue;
+		}
+		if (cp >= 0xD800 && cp <= 0xDFFF)
+			return mdas_error_set(err,
+			    "%s:%lu: invalid JSON: unpaired surrogate %.6s at byte %zu",
+			    r->name, r->lineno, s + i, i + 1);
+		i += 5;
+	}
+	return 0;
+}
+
+static int
 is_blank(const char *s, size_t n)
 {
 	size_t i;
@@ -183,6 +251,13 @@ mdas_ndjson_next(struct mdas_ndjson *r, struct json_object **out,
 		    r->name, r->lineno);
 		return MDAS_NDJSON_BAD;
 	}
+	/* Before json-c, whose own check lets surrogates, overlong forms and
+	 * code points past U+10FFFF through (utf8.h). */
+	if ((end = mdas_utf8_invalid_at(r->line, r->line_len)) < r->line_len) {
+		mdas_error_set(err, "%s:%lu: invalid UTF-8 at byte %zu",
+		    r->name, r->lineno, end + 1);
+		return MDAS_NDJSON_BAD;
+	}
 	/* Including the NUL lets json-c finish a bare number at line end. */
 	json_tokener_reset(r->tok);
 	obj = json_tokener_parse_ex(r->tok, r->line, (int)r->line_len + 1);
@@ -201,6 +276,10 @@ mdas_ndjson_next(struct mdas_ndjson *r, struct json_object **out,
 	if (end < r->line_len && !is_blank(r->line + end, r->line_len - end)) {
 		mdas_error_set(err, "%s:%lu: unexpected text after the JSON value",
 		    r->name, r->lineno);
+		json_object_put(obj);
+		return MDAS_NDJSON_BAD;
+	}
+	if (check_escapes(r, err) < 0) {
 		json_object_put(obj);
 		return MDAS_NDJSON_BAD;
 	}
