@@ -139,71 +139,21 @@ read_line(struct mdas_ndjson *r)
 	return 1;
 }
 
-static int
-hex4(const char *s, size_t n, unsigned *out)
-{
-	unsigned v = 0;
-	size_t i;
-
-	if (n < 4)
-		return -1;
-	for (i = 0; i < 4; i++) {
-		char c = s[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-/* The \u escapes json-c decodes without complaint into something else:
- * an unpaired surrogate becomes U+FFFD (the value silently changed) and
- * \u0000 a NUL that every C string user then cuts at.  Called on a line
- * json-c has accepted, so strings and escapes are well formed; a
- * backslash outside a string cannot occur.  Returns 0, or -1 with err. */
+/* The \\u escapes json-c decodes without complaint into something else
+ * (utf8.h). */
 static int
 check_escapes(struct mdas_ndjson *r, struct mdas_error *err)
 {
-	const char *s = r->line;
-	size_t n = r->line_len, i;
-	unsigned cp, lo;
-	int in_string = 0;
+	size_t at;
+	uint32_t cp;
 
-	for (i = 0; i < n; i++) {
-		if (s[i] == '"') {
-			in_string = !in_string;
-			continue;
-		}
-		if (!in_string || s[i] != '\\')
-			continue;
-		if (i + 1 >= n || s[i + 1] != 'u' || hex4(s + i + 2, n - i - 2, &cp) < 0) {
-			i++;   /* a one-letter escape: skip the letter */
-			continue;
-		}
-		if (cp == 0)
-			return mdas_error_set(err, "%s:%lu: NUL character (\\u0000) at byte %zu",
-			    r->name, r->lineno, i + 1);
-		if (cp >= 0xD800 && cp <= 0xDBFF && i + 11 < n && s[i + 6] == '\\' &&
-		    s[i + 7] == 'u' && hex4(s + i + 8, n - i - 8, &lo) == 0 &&
-		    lo >= 0xDC00 && lo <= 0xDFFF) {
-			i += 11;
-			continue;
-		}
-		if (cp >= 0xD800 && cp <= 0xDFFF)
-			return mdas_error_set(err,
-			    "%s:%lu: invalid JSON: unpaired surrogate %.6s at byte %zu",
-			    r->name, r->lineno, s + i, i + 1);
-		i += 5;
-	}
-	return 0;
+	if (!mdas_json_bad_escape(r->line, r->line_len, &at, &cp))
+		return 0;
+	if (cp == 0)
+		return mdas_error_set(err, "%s:%lu: NUL character (\\u0000) at byte %zu",
+		    r->name, r->lineno, at + 1);
+	return mdas_error_set(err, "%s:%lu: invalid JSON: unpaired surrogate %.6s at byte %zu",
+	    r->name, r->lineno, r->line + at, at + 1);
 }
 
 static int

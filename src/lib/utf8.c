@@ -63,3 +63,62 @@ mdas_utf8_invalid_at(const char *s, size_t n)
 	}
 	return n;
 }
+
+static int
+hex4(const char *s, size_t n, uint32_t *out)
+{
+	uint32_t v = 0;
+	size_t i;
+
+	if (n < 4)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		char c = s[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (uint32_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (uint32_t)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (uint32_t)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+mdas_json_bad_escape(const char *s, size_t n, size_t *at, uint32_t *cp_out)
+{
+	uint32_t cp, lo;
+	int in_string = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"') {
+			in_string = !in_string;
+			continue;
+		}
+		if (!in_string || s[i] != '\\')
+			continue;
+		if (i + 1 >= n || s[i + 1] != 'u' || hex4(s + i + 2, n - i - 2, &cp) < 0) {
+			i++;   /* a one-letter escape: skip the letter */
+			continue;
+		}
+		if (cp >= 0xD800 && cp <= 0xDBFF && i + 11 < n && s[i + 6] == '\\' &&
+		    s[i + 7] == 'u' && hex4(s + i + 8, n - i - 8, &lo) == 0 &&
+		    lo >= 0xDC00 && lo <= 0xDFFF) {
+			i += 11;
+			continue;
+		}
+		if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF)) {
+			*at = i;
+			*cp_out = cp;
+			return 1;
+		}
+		i += 5;
+	}
+	return 0;
+}

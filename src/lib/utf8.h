@@ -22,4 +22,12 @@ size_t mdas_utf8_decode(const char *s, size_t n, uint32_t *cp);
  * sequence, or n when all of it is valid UTF-8. */
 size_t mdas_utf8_invalid_at(const char *s, size_t n);
 
+/* In JSON text s[0..n) that json-c has parsed (so its strings and
+ * escapes are well formed), the first \\u escape that json-c decodes
+ * into something else without a word: an unpaired surrogate (\\ud800,
+ * which becomes U+FFFD) or \\u0000 (a NUL, where C strings end).
+ * Returns 0 when there is none, else 1 with the offset of its backslash
+ * in *at and the escape's value in *cp. */
+int mdas_json_bad_escape(const char *s, size_t n, size_t *at, uint32_t *cp);
+
 #endif
