@@ -712,6 +712,36 @@ series_note(struct mdas_xlsx *x, struct json_object *rec, lxw_row_t row)
 	s->prev_row = row;
 }
 
+/* A copy of s[0..n) for Summary, as XML can hold it (a NUL, which C
+ * strings would cut at, becomes U+FFFD like any control character). */
+static char *
+summary_dup(struct mdas_xlsx *x, const char *s, size_t n)
+{
+	char *d;
+	size_t k;
+
+	if ((d = xml_text(x, s, n, &k, "sheet Summary")) == NULL && !x->nomem &&
+	    (d = malloc(n + 1)) != NULL) {
+		memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	if (d == NULL)
+		x->nomem = 1;
+	return d;
+}
+
+/* The cell of field name in rec, copied for Summary. */
+static char *
+summary_field(struct mdas_xlsx *x, struct json_object *rec, const char *name)
+{
+	struct mdas_cell cell;
+	const char *v;
+	size_t n;
+
+	v = mdas_export_cell(rec, name, &cell, &n);
+	return summary_dup(x, v, n);
+}
+
 /* ---- public ---- */
 
 static int
@@ -812,14 +842,11 @@ mdas_xlsx_add(struct mdas_xlsx *x, struct json_object *rec, struct mdas_error *e
 	if ((st = symstat_get(x, get_string(rec, "symbol"), get_string(rec, "source"))) != NULL) {
 		st->n[k]++;
 		if (k == K_ERROR && st->fail_msg == NULL) {
-			struct mdas_cell cell;
-			size_t n;
-
 			/* As the Errors sheet renders them (a code may be a
 			 * number: Binance's -1121, an HTTP status). */
-			st->fail_stage = xstrdup(x, mdas_export_cell(rec, "stage", &cell, &n));
-			st->fail_code = xstrdup(x, mdas_export_cell(rec, "code", &cell, &n));
-			st->fail_msg = xstrdup(x, mdas_export_cell(rec, "message", &cell, &n));
+			st->fail_stage = summary_field(x, rec, "stage");
+			st->fail_code = summary_field(x, rec, "code");
+			st->fail_msg = summary_field(x, rec, "message");
 			if (st->fail_msg != NULL && strlen(st->fail_msg) > FAIL_MSG_MAX) {
 				st->fail_msg[FAIL_MSG_MAX] = '\0';
 				trim_utf8(st->fail_msg);
