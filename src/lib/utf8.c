@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <string.h>
+
 #include "utf8.h"
 
 size_t
@@ -96,6 +98,9 @@ mdas_json_bad_escape(const char *s, size_t n, size_t *at, uint32_t *cp_out)
 	int in_string = 0;
 	size_t i;
 
+	/* Most lines have no escape at all. */
+	if (memchr(s, '\\', n) == NULL)
+		return 0;
 	for (i = 0; i < n; i++) {
 		if (s[i] == '"') {
 			in_string = !in_string;
