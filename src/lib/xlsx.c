@@ -203,10 +203,11 @@ xml_clean(const char *s, size_t n)
  * workbook must stay well-formed whatever it is given), becomes U+FFFD.
  * Returns NULL when s is fine as it is, else a NUL-terminated copy for
  * the caller to free, its length in *out_n; x->nomem on failure (then
- * also NULL, and *out_n is 0).  where names the place for the one
- * warning a workbook gets about it. */
+ * also NULL, and *out_n is 0).  sheet and row (0: none) name the place
+ * for the one warning a workbook gets about it. */
 static char *
-xml_text(struct mdas_xlsx *x, const char *s, size_t n, size_t *out_n, const char *where)
+xml_text(struct mdas_xlsx *x, const char *s, size_t n, size_t *out_n, const char *sheet,
+    unsigned long row)
 {
 	size_t i = 0, k, at = 0;
 	uint32_t cp;
@@ -235,6 +236,12 @@ xml_text(struct mdas_xlsx *x, const char *s, size_t n, size_t *out_n, const char
 	d[at] = '\0';
 	*out_n = at;
 	if (!x->replaced_warned) {
+		char where[64];
+
+		if (row > 0)
+			snprintf(where, sizeof where, "sheet %s, row %lu", sheet, row);
+		else
+			snprintf(where, sizeof where, "sheet %s", sheet);
 		warnf(x, "%s: control characters or U+FFFE/U+FFFF, which an XLSX cannot hold, "
 		    "replaced by U+FFFD (the first such text; others are not reported)", where);
 		x->replaced_warned = 1;
@@ -242,16 +249,17 @@ xml_text(struct mdas_xlsx *x, const char *s, size_t n, size_t *out_n, const char
 	return d;
 }
 
-/* A copy of s (NULL: "") that XML can hold; NULL when out of memory. */
+/* A copy of s (NULL: "") that XML can hold, for sheet; NULL when out of
+ * memory. */
 static char *
-xml_strdup(struct mdas_xlsx *x, const char *s, const char *where)
+xml_strdup(struct mdas_xlsx *x, const char *s, const char *sheet)
 {
 	size_t n;
 	char *d;
 
 	if (s == NULL)
 		s = "";
-	if ((d = xml_text(x, s, strlen(s), &n, where)) == NULL && !x->nomem)
+	if ((d = xml_text(x, s, strlen(s), &n, sheet, 0)) == NULL && !x->nomem)
 		d = xstrdup(x, s);
 	return d;
 }
@@ -409,12 +417,10 @@ static lxw_error
 put_text(struct mdas_xlsx *x, struct sheet *sh, int col, const char *s, size_t n,
     lxw_format *fmt)
 {
-	char *cut = NULL, *clean, where[64];
+	char *cut = NULL, *clean;
 	lxw_error e;
 
-	snprintf(where, sizeof where, "sheet %s, row %lu", sh->name,
-	    (unsigned long)sh->next_row + 1);
-	if ((clean = xml_text(x, s, n, &n, where)) != NULL)
+	if ((clean = xml_text(x, s, n, &n, sh->name, (unsigned long)sh->next_row + 1)) != NULL)
 		s = clean;
 	else if (x->nomem)
 		return LXW_ERROR_MEMORY_MALLOC_FAILED;
@@ -428,7 +434,8 @@ put_text(struct mdas_xlsx *x, struct sheet *sh, int col, const char *s, size_t n
 		}
 		memcpy(cut, s, k);
 		cut[k] = '\0';
-		warnf(x, "%s: text of %zu bytes cut to Excel's limit", where, n);
+		warnf(x, "sheet %s, row %lu: text of %zu bytes cut to Excel's limit",
+		    sh->name, (unsigned long)sh->next_row + 1, n);
 		s = cut;
 		n = k;
 	} else if (s[n] != '\0') {
@@ -720,7 +727,7 @@ summary_dup(struct mdas_xlsx *x, const char *s, size_t n)
 	char *d;
 	size_t k;
 
-	if ((d = xml_text(x, s, n, &k, "sheet Summary")) == NULL && !x->nomem &&
+	if ((d = xml_text(x, s, n, &k, "Summary", 0)) == NULL && !x->nomem &&
 	    (d = malloc(n + 1)) != NULL) {
 		memcpy(d, s, n);
 		d[n] = '\0';
@@ -920,7 +927,7 @@ static void
 summary_text(struct mdas_xlsx *x, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c,
     const char *s)
 {
-	char *d = xml_strdup(x, s, "sheet Summary");
+	char *d = xml_strdup(x, s, "Summary");
 
 	if (d == NULL)
 		return;
@@ -1051,10 +1058,10 @@ write_charts(struct mdas_xlsx *x, struct mdas_error *err)
 		/* Chart text as XML can hold it; libxlsxwriter takes a name
 		 * that starts with '=' for a formula, so such a symbol gets a
 		 * leading ' as in the CSV. */
-		char *sym = xml_strdup(x, s->symbol, "sheet Charts");
-		char *src = xml_strdup(x, s->source, "sheet Charts");
-		char *iv = xml_strdup(x, s->interval, "sheet Charts");
-		char *cur = xml_strdup(x, s->currency, "sheet Charts");
+		char *sym = xml_strdup(x, s->symbol, "Charts");
+		char *src = xml_strdup(x, s->source, "Charts");
+		char *iv = xml_strdup(x, s->interval, "Charts");
+		char *cur = xml_strdup(x, s->currency, "Charts");
 		const char *q = sym != NULL && sym[0] == '=' ? "'" : "";
 
 		if (ch == NULL || sym == NULL || src == NULL || iv == NULL || cur == NULL) {
