@@ -54,8 +54,11 @@ main(int argc, char **argv)
 	}
 	x = mdas_xlsx_new(path, &xo, &err);
 	tap_ok(x != NULL, "workbook started");
-	if (x == NULL)
+	if (x == NULL) {
+		if (argc <= 1)
+			unlink(tmpl);
 		return tap_done();
+	}
 	for (i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
 		o = parse(recs[i]);
 		rc = mdas_xlsx_add(x, o, &err);
