@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "cli.h"
 #include "export.h"
 #include "fsutil.h"
@@ -17,6 +18,7 @@
 #include "ndjson.h"
 #include "runid.h"
 #include "settings.h"
+#include "timeutil.h"
 
 struct mdas_export {
 	struct mdas_settings *settings;
@@ -419,24 +421,58 @@ mdas_export_fields_for(enum mdas_export_kind k, size_t *n)
 	}
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* A time (ts, fetched_at) or date (session_date) as text: parsed
+ * strictly and in the range of mdas_bounds_ts_ms_ok() (a session date may
+ * be a day off, in the exchange's zone).  *ms gets the instant. */
 static const char *
-type_problem(struct json_object *v, enum mdas_field_type t)
+time_problem(const char *s, enum mdas_field_type t, int64_t *ms)
+{
+	int64_t slack = t == MDAS_FIELD_DATE ? 86400000 : 0;
+
+	if (t == MDAS_FIELD_DATE && strlen(s) != 10)
+		return "expected a date YYYY-MM-DD";
+	if (t == MDAS_FIELD_TIME && strchr(s, 'T') == NULL)
+		return "expected an ISO 8601 UTC time";
+	if (mdas_parse_iso(s, ms, NULL) < 0)
+		return t == MDAS_FIELD_DATE ? "expected a date YYYY-MM-DD" :
+		    "expected an ISO 8601 UTC time";
+	if (*ms < MDAS_TS_MS_MIN - slack || *ms > MDAS_TS_MS_MAX + slack)
+		return "outside years 1970..9999";
+	return NULL;
+}
+
+/* Why v cannot be the value of field f: its JSON type (t), then its
+ * range (bounds.h). */
+static const char *
+value_problem(struct json_object *v, const struct mdas_field *f)
 {
 	size_t i, n, total = 0;
+	int64_t ms;
 
-	switch (t) {
+	switch (f->type) {
 	case MDAS_FIELD_STRING:
+		return json_object_is_type(v, json_type_string) ? NULL : "expected a string";
 	case MDAS_FIELD_TIME:
 	case MDAS_FIELD_DATE:
-		return json_object_is_type(v, json_type_string) ? NULL : "expected a string";
+		if (!json_object_is_type(v, json_type_string))
+			return "expected a string";
+		return time_problem(json_object_get_string(v), f->type, &ms);
 	case MDAS_FIELD_INT:
-		return json_object_is_type(v, json_type_int) ? NULL : "expected an integer";
+		if (!json_object_is_type(v, json_type_int))
+			return "expected an integer";
+		if (strcmp(f->name, "schema_version") == 0 &&
+		    json_object_get_int64(v) != MDAS_SCHEMA_VERSION)
+			return "unsupported (this reader knows version " STR(MDAS_SCHEMA_VERSION) ")";
+		return mdas_bounds_check_int(f->name, json_object_get_int64(v));
 	case MDAS_FIELD_NUMBER:
 		if (json_object_is_type(v, json_type_int))
-			return NULL;
+			return mdas_bounds_check_int(f->name, json_object_get_int64(v));
 		if (!json_object_is_type(v, json_type_double))
 			return "expected a number";
-		return isfinite(json_object_get_double(v)) ? NULL : "number out of range";
+		return mdas_bounds_check_double(f->name, json_object_get_double(v));
 	case MDAS_FIELD_STRING_ARRAY:
 		if (!json_object_is_type(v, json_type_array))
 			return "expected an array of strings";
@@ -485,7 +521,7 @@ check_record(struct json_object *rec, enum mdas_export_kind *kind, char *buf, si
 	for (i = 0; i < nf; i++) {
 		if (!json_object_object_get_ex(rec, fields[i].name, &v) || v == NULL)
 			continue;
-		if ((why = type_problem(v, fields[i].type)) != NULL) {
+		if ((why = value_problem(v, &fields[i])) != NULL) {
 			snprintf(buf, n, "%s: %s", fields[i].name, why);
 			return buf;
 		}

@@ -161,10 +161,12 @@ struct mdas_export_reader *mdas_export_reader_new(FILE *in, const char *name);
 void mdas_export_reader_free(struct mdas_export_reader *r);
 
 /* The next usable record in *rec (owned by r, valid until the next call).
- * A bad line (not JSON, not an object, unknown "type", a known field of
- * the wrong type or a non-finite number) is reported as
- * "prog: <stdin>:LINE: reason", counted and skipped.  Keys outside the
- * schema are ignored by every exporter; missing keys read as null. */
+ * A bad line (not strict UTF-8 or not JSON: ndjson.h; not an object,
+ * unknown "type", a known field of the wrong type or outside its range:
+ * bounds.h, with times parsed and within years 1970..9999 and
+ * schema_version 1) is reported as "prog: <stdin>:LINE: field: reason",
+ * counted and skipped.  Keys outside the schema are ignored by every
+ * exporter; missing keys read as null. */
 enum mdas_export_kind mdas_export_next(struct mdas_export_reader *r,
     struct json_object **rec, struct mdas_error *err);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ndjson.h"
+#include "utf8.h"
 
 #define READ_CHUNK 65536
 
@@ -138,6 +139,23 @@ read_line(struct mdas_ndjson *r)
 	return 1;
 }
 
+/* The \\u escapes json-c decodes without complaint into something else
+ * (utf8.h). */
+static int
+check_escapes(struct mdas_ndjson *r, struct mdas_error *err)
+{
+	size_t at;
+	uint32_t cp;
+
+	if (!mdas_json_bad_escape(r->line, r->line_len, &at, &cp))
+		return 0;
+	if (cp == 0)
+		return mdas_error_set(err, "%s:%lu: NUL character (\\u0000) at byte %zu",
+		    r->name, r->lineno, at + 1);
+	return mdas_error_set(err, "%s:%lu: invalid JSON: unpaired surrogate %.6s at byte %zu",
+	    r->name, r->lineno, r->line + at, at + 1);
+}
+
 static int
 is_blank(const char *s, size_t n)
 {
@@ -183,6 +201,13 @@ mdas_ndjson_next(struct mdas_ndjson *r, struct json_object **out,
 		    r->name, r->lineno);
 		return MDAS_NDJSON_BAD;
 	}
+	/* Before json-c, whose own check lets surrogates, overlong forms and
+	 * code points past U+10FFFF through (utf8.h). */
+	if ((end = mdas_utf8_invalid_at(r->line, r->line_len)) < r->line_len) {
+		mdas_error_set(err, "%s:%lu: invalid UTF-8 at byte %zu",
+		    r->name, r->lineno, end + 1);
+		return MDAS_NDJSON_BAD;
+	}
 	/* Including the NUL lets json-c finish a bare number at line end. */
 	json_tokener_reset(r->tok);
 	obj = json_tokener_parse_ex(r->tok, r->line, (int)r->line_len + 1);
@@ -201,6 +226,10 @@ mdas_ndjson_next(struct mdas_ndjson *r, struct json_object **out,
 	if (end < r->line_len && !is_blank(r->line + end, r->line_len - end)) {
 		mdas_error_set(err, "%s:%lu: unexpected text after the JSON value",
 		    r->name, r->lineno);
+		json_object_put(obj);
+		return MDAS_NDJSON_BAD;
+	}
+	if (check_escapes(r, err) < 0) {
 		json_object_put(obj);
 		return MDAS_NDJSON_BAD;
 	}

@@ -2,9 +2,14 @@
  *
  * One JSON value per line.  LF and CRLF endings are accepted, so is a last
  * line without a newline; blank lines are skipped (but counted).  A line
- * longer than the cap, a line that is not valid JSON (strict RFC 8259,
- * UTF-8 checked) and a value followed by anything but white space are
- * errors that name "input:line"; reading goes on with the next line.
+ * longer than the cap, a line with a NUL byte, a line that is not strict
+ * UTF-8 (utf8.h: "input:line: invalid UTF-8 at byte N", N counted from 1),
+ * a line that is not valid JSON (strict RFC 8259), a string with an
+ * unpaired surrogate escape ("\ud800", which json-c would silently turn
+ * into U+FFFD) or a \u0000 escape (which C strings would cut at), and a
+ * value followed by anything but white space are errors that name
+ * "input:line"; reading goes on with the next line.  So every string of
+ * a value returned is valid UTF-8 without NUL characters.
  * Memory is bounded by the cap, whatever the size of the input.
  */
 #ifndef MDAS_NDJSON_H

@@ -12,13 +12,21 @@
 #define COUNTER_FILE "runid.counter"
 #define LOCK_FILE "runid.lock"
 
-/* Counter file: "<counter> <id>\n". */
+/* The largest counter a file may hold: the next one still fits a signed
+ * 64-bit integer (shell arithmetic, most readers). */
+#define COUNTER_MAX ((uint64_t)INT64_MAX - 1)
+
+/* Counter file: "<counter> <id>\n", exactly as mdas_runid_next() writes
+ * it.  The counter is a plain decimal (digits only, no sign, no leading
+ * zero) up to COUNTER_MAX: sscanf's %u would take "-1" as 2^64-1 and the
+ * next allocation would wrap to 0. */
 static int
 read_state(const char *path, uint64_t *counter, char *id, struct mdas_error *err)
 {
-	char line[128];
+	char line[128], *sp, *end;
+	uint64_t c = 0;
+	size_t n, i;
 	FILE *fp;
-	int n;
 
 	*counter = 0;
 	id[0] = '\0';
@@ -27,15 +35,43 @@ read_state(const char *path, uint64_t *counter, char *id, struct mdas_error *err
 			return 1;
 		return mdas_error_errno(err, errno, "%s", path);
 	}
-	if (fgets(line, sizeof(line), fp) == NULL) {
+	n = fread(line, 1, sizeof(line) - 1, fp);
+	if (ferror(fp)) {
 		fclose(fp);
-		return mdas_error_set(err, "%s: empty or unreadable counter file", path);
+		return mdas_error_errno(err, errno ? errno : EIO, "%s: read error", path);
 	}
 	fclose(fp);
-	n = sscanf(line, "%" SCNu64 " %71s", counter, id);
-	if (n != 2 || !mdas_runid_valid(id))
-		return mdas_error_set(err, "%s: corrupt counter file (expected \"COUNTER ID\")", path);
+	if (n == 0)
+		return mdas_error_set(err, "%s: empty or unreadable counter file", path);
+	line[n] = '\0';
+	if (n == sizeof(line) - 1 || memchr(line, '\0', n) != NULL ||
+	    (sp = strchr(line, ' ')) == NULL)
+		goto corrupt;
+	*sp = '\0';
+	end = sp + 1 + strcspn(sp + 1, "\n");
+	if (*end == '\n' && end[1] != '\0')
+		goto corrupt;   /* more than one line */
+	*end = '\0';
+	if (!mdas_runid_valid(sp + 1))
+		goto corrupt;
+	if (line[0] == '\0' || strspn(line, "0123456789") != strlen(line) ||
+	    (line[0] == '0' && line[1] != '\0'))
+		return mdas_error_set(err,
+		    "%s: corrupt counter file: the counter is not a plain decimal number", path);
+	for (i = 0; line[i] != '\0'; i++) {
+		unsigned d = (unsigned)(line[i] - '0');
+
+		if (c > (COUNTER_MAX - d) / 10)
+			return mdas_error_set(err,
+			    "%s: corrupt counter file: the counter is larger than %" PRIu64,
+			    path, COUNTER_MAX);
+		c = c * 10 + d;
+	}
+	*counter = c;
+	snprintf(id, MDAS_RUNID_MAX, "%s", sp + 1);
 	return 0;
+corrupt:
+	return mdas_error_set(err, "%s: corrupt counter file (expected \"COUNTER ID\")", path);
 }
 
 static void

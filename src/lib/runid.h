@@ -6,7 +6,10 @@
  * by an flock on STATE_DIR/runid.lock and replaced atomically (fsync
  * before the ID is returned), so concurrent allocators never share an ID.
  * The time part never goes backwards (a clock stepped back reuses the
- * last time), so sorting IDs as strings gives allocation order.
+ * last time), so sorting IDs as strings gives allocation order.  A
+ * counter file that is not exactly "COUNTER ID\n" with COUNTER a plain
+ * decimal up to 2^63-2 is an error naming the file: never reset, never
+ * wrapped.
  */
 #ifndef MDAS_RUNID_H
 #define MDAS_RUNID_H

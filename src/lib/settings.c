@@ -11,6 +11,7 @@
 
 #include "fsutil.h"
 #include "settings.h"
+#include "utf8.h"
 
 #ifndef MDAS_PKGDATADIR
 #define MDAS_PKGDATADIR "/usr/local/share/mdas"
@@ -20,16 +21,20 @@
 #define EXAMPLE_NAME "settings_example.json"
 #define MAX_PROBLEMS 64
 
+/* No string value may hold a control character (C0, DEL, C1): in a path
+ * it fails only at the export stage, in a header (user_agent) it splits
+ * the request, and mdas-config get prints values one per line. */
 enum kind {
 	K_STRING,        /* any non-empty string */
 	K_URL,           /* http:// or https:// */
 	K_NAME,          /* file-name safe: [A-Za-z0-9._-]+ */
+	K_PATH,          /* a non-empty path */
 	K_PATH_OR_NULL,  /* a directory, or null for "not set" */
 	K_BOOL,
 	K_POS_INT,
 	K_NONNEG_INT,
 	K_POS_NUMBER,
-	K_STRING_ARRAY,
+	K_SYMBOL_ARRAY,  /* symbols: no quotes or backslashes either */
 	K_ENUM,          /* one of the words in `choices` */
 };
 
@@ -39,43 +44,50 @@ struct key_spec {
 	const char *def;         /* default as JSON text; NULL: unset */
 	const char *choices;     /* K_ENUM: "a|b|c" */
 	const char *env;         /* environment override */
+	double max;              /* numbers: the largest accepted; 0: default */
 };
+
+/* Beyond these no setting makes sense, and larger integers are where
+ * json-c saturates silently (past 64 bits) or doubles stop being exact;
+ * numbers become milliseconds or rates in integer arithmetic. */
+#define INT_MAX_DEFAULT 9007199254740992.0   /* 2^53 */
+#define NUMBER_MAX_DEFAULT 1e9
 
 /* Keep in step with config/settings_example.json (a test compares them). */
 static const struct key_spec specs[] = {
-	{ "data_sources.symbols", K_STRING_ARRAY, "[\"AAPL\",\"MSFT\",\"BTCUSDT\",\"ETHUSDT\"]", NULL, NULL },
-	{ "data_sources.yahoo.base_url", K_URL, "\"https://query1.finance.yahoo.com\"", NULL, "MDAS_YAHOO_BASE_URL" },
-	{ "data_sources.yahoo.cookie_url", K_URL, "\"https://fc.yahoo.com\"", NULL, "MDAS_YAHOO_COOKIE_URL" },
-	{ "data_sources.binance.base_url", K_URL, "\"https://api.binance.com\"", NULL, "MDAS_BINANCE_BASE_URL" },
-	{ "fetch.mode", K_ENUM, "\"quote\"", "quote|history", NULL },
-	{ "fetch.interval", K_ENUM, "\"1d\"", "1m|2m|5m|15m|30m|60m|90m|1h|4h|1d|5d|1wk|1mo|3mo", NULL },
-	{ "fetch.range", K_ENUM, "\"1mo\"", "1d|5d|1mo|3mo|6mo|1y|2y|5y|10y|ytd|max", NULL },
-	{ "http.timeout_seconds", K_POS_NUMBER, "20", NULL, NULL },
-	{ "http.connect_timeout_seconds", K_POS_NUMBER, "10", NULL, NULL },
-	{ "http.retries", K_NONNEG_INT, "4", NULL, NULL },
-	{ "http.max_wait_seconds", K_POS_NUMBER, "60", NULL, NULL },
-	{ "http.max_concurrency", K_POS_INT, "8", NULL, NULL },
-	{ "http.rate_per_second", K_POS_NUMBER, "10", NULL, NULL },
-	{ "http.max_response_bytes", K_POS_INT, "67108864", NULL, NULL },
+	{ "data_sources.symbols", K_SYMBOL_ARRAY, "[\"AAPL\",\"MSFT\",\"BTCUSDT\",\"ETHUSDT\"]", NULL, NULL, 0 },
+	{ "data_sources.yahoo.base_url", K_URL, "\"https://query1.finance.yahoo.com\"", NULL, "MDAS_YAHOO_BASE_URL", 0 },
+	{ "data_sources.yahoo.cookie_url", K_URL, "\"https://fc.yahoo.com\"", NULL, "MDAS_YAHOO_COOKIE_URL", 0 },
+	{ "data_sources.binance.base_url", K_URL, "\"https://api.binance.com\"", NULL, "MDAS_BINANCE_BASE_URL", 0 },
+	{ "fetch.mode", K_ENUM, "\"quote\"", "quote|history", NULL, 0 },
+	{ "fetch.interval", K_ENUM, "\"1d\"", "1m|2m|5m|15m|30m|60m|90m|1h|4h|1d|5d|1wk|1mo|3mo", NULL, 0 },
+	{ "fetch.range", K_ENUM, "\"1mo\"", "1d|5d|1mo|3mo|6mo|1y|2y|5y|10y|ytd|max", NULL, 0 },
+	{ "http.timeout_seconds", K_POS_NUMBER, "20", NULL, NULL, 0 },
+	{ "http.connect_timeout_seconds", K_POS_NUMBER, "10", NULL, NULL, 0 },
+	{ "http.retries", K_NONNEG_INT, "4", NULL, NULL, 0 },
+	{ "http.max_wait_seconds", K_POS_NUMBER, "60", NULL, NULL, 0 },
+	{ "http.max_concurrency", K_POS_INT, "8", NULL, NULL, 1000 },   /* as --jobs */
+	{ "http.rate_per_second", K_POS_NUMBER, "10", NULL, NULL, 0 },
+	{ "http.max_response_bytes", K_POS_INT, "67108864", NULL, NULL, 0 },
 	{ "http.user_agent", K_STRING,
 	  "\"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36\"",
-	  NULL, NULL },
-	{ "normalize.missing", K_ENUM, "\"ffill\"", "ffill|drop|keep", NULL },
-	{ "normalize.window", K_POS_INT, "20", NULL, NULL },
-	{ "scheduler.enabled", K_BOOL, "false", NULL, NULL },
-	{ "scheduler.interval_seconds", K_POS_INT, "30", NULL, NULL },
-	{ "csv_export.enabled", K_BOOL, "true", NULL, NULL },
-	{ "json_export.enabled", K_BOOL, "true", NULL, NULL },
-	{ "excel_export.enabled", K_BOOL, "true", NULL, NULL },
-	{ "export.dir", K_STRING, "\"data/exports\"", NULL, NULL },
-	{ "export.prefix", K_NAME, "\"market_data\"", NULL, NULL },
-	{ "export.fallback_dir", K_PATH_OR_NULL, "null", NULL, NULL },
-	{ "state_dir", K_STRING, "\"data\"", NULL, "MDAS_STATE_DIR" },
-	{ "logging.dir", K_STRING, "\"logs\"", NULL, NULL },
-	{ "logging.format", K_ENUM, "\"text\"", "text|json", NULL },
-	{ "logging.level", K_ENUM, "\"info\"", "debug|info|notice|warning|error", NULL },
-	{ "logging.max_bytes", K_POS_INT, "10485760", NULL, NULL },
-	{ "logging.backup_count", K_NONNEG_INT, "5", NULL, NULL },
+	  NULL, NULL, 0 },
+	{ "normalize.missing", K_ENUM, "\"ffill\"", "ffill|drop|keep", NULL, 0 },
+	{ "normalize.window", K_POS_INT, "20", NULL, NULL, 0 },
+	{ "scheduler.enabled", K_BOOL, "false", NULL, NULL, 0 },
+	{ "scheduler.interval_seconds", K_POS_INT, "30", NULL, NULL, 0 },
+	{ "csv_export.enabled", K_BOOL, "true", NULL, NULL, 0 },
+	{ "json_export.enabled", K_BOOL, "true", NULL, NULL, 0 },
+	{ "excel_export.enabled", K_BOOL, "true", NULL, NULL, 0 },
+	{ "export.dir", K_PATH, "\"data/exports\"", NULL, NULL, 0 },
+	{ "export.prefix", K_NAME, "\"market_data\"", NULL, NULL, 0 },
+	{ "export.fallback_dir", K_PATH_OR_NULL, "null", NULL, NULL, 0 },
+	{ "state_dir", K_PATH, "\"data\"", NULL, "MDAS_STATE_DIR", 0 },
+	{ "logging.dir", K_PATH, "\"logs\"", NULL, NULL, 0 },
+	{ "logging.format", K_ENUM, "\"text\"", "text|json", NULL, 0 },
+	{ "logging.level", K_ENUM, "\"info\"", "debug|info|notice|warning|error", NULL, 0 },
+	{ "logging.max_bytes", K_POS_INT, "10485760", NULL, NULL, 0 },
+	{ "logging.backup_count", K_NONNEG_INT, "5", NULL, NULL, 0 },
 };
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
 
@@ -147,14 +159,72 @@ enum_has(const char *choices, const char *word)
 	return 0;
 }
 
+/* The first control character (U+0000..U+001F, U+007F..U+009F) in s,
+ * named into buf ("a newline", "U+0001"); NULL when there is none.  s is
+ * valid UTF-8 (the whole file was checked). */
+static const char *
+control_char(const char *s, size_t len, char *buf, size_t n)
+{
+	size_t i = 0, k;
+	uint32_t cp;
+
+	while (i < len) {
+		if ((k = mdas_utf8_decode(s + i, len - i, &cp)) == 0)
+			k = 1, cp = (unsigned char)s[i];
+		if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
+			if (cp == '\n')
+				return "a newline";
+			if (cp == '\r')
+				return "a carriage return";
+			if (cp == '\t')
+				return "a tab";
+			snprintf(buf, n, "control character U+%04X", (unsigned)cp);
+			return buf;
+		}
+		i += k;
+	}
+	return NULL;
+}
+
+/* Why e cannot be a symbol, or NULL. */
+static const char *
+symbol_problem(struct json_object *e, char *buf, size_t n)
+{
+	const char *str, *cc;
+	char what[32];
+
+	if (!json_object_is_type(e, json_type_string) || json_object_get_string_len(e) == 0)
+		return "expected a non-empty string";
+	str = json_object_get_string(e);
+	if ((cc = control_char(str, (size_t)json_object_get_string_len(e), what,
+	    sizeof(what))) != NULL) {
+		snprintf(buf, n, "contains %s (no control characters allowed)", cc);
+		return buf;
+	}
+	/* No symbol has one, and either would break text built from symbols
+	 * (the pipeline's manifest, shell-quoted lists). */
+	if (strpbrk(str, "\"\\") != NULL)
+		return strchr(str, '"') != NULL ? "contains a double quote, which no symbol has" :
+		    "contains a backslash, which no symbol has";
+	return NULL;
+}
+
 /* Returns NULL when v fits the spec, else what was expected. */
 static const char *
 check_value(const struct key_spec *k, struct json_object *v, char *buf, size_t n)
 {
-	const char *str;
+	const char *str, *cc;
+	char what[32], item[160];
 	size_t i, len;
-	double d;
+	double d, max;
 
+	/* Whatever the kind, a string must not hold a control character. */
+	if (json_object_is_type(v, json_type_string) && k->kind != K_SYMBOL_ARRAY &&
+	    (cc = control_char(json_object_get_string(v),
+	    (size_t)json_object_get_string_len(v), what, sizeof(what))) != NULL) {
+		snprintf(buf, n, "contains %s (no control characters allowed)", cc);
+		return buf;
+	}
 	switch (k->kind) {
 	case K_STRING:
 		if (!json_object_is_type(v, json_type_string) ||
@@ -179,6 +249,11 @@ check_value(const struct key_spec *k, struct json_object *v, char *buf, size_t n
 		    str[0] == '.' || str[0] == '-')
 			return "expected a name of letters, digits, '.', '_' and '-'";
 		return NULL;
+	case K_PATH:
+		if (!json_object_is_type(v, json_type_string) ||
+		    json_object_get_string_len(v) == 0)
+			return "expected a non-empty path";
+		return NULL;
 	case K_PATH_OR_NULL:
 		if (v == NULL || json_object_is_type(v, json_type_null))
 			return NULL;
@@ -192,28 +267,39 @@ check_value(const struct key_spec *k, struct json_object *v, char *buf, size_t n
 		return NULL;
 	case K_POS_INT:
 	case K_NONNEG_INT:
+		max = k->max > 0 ? k->max : INT_MAX_DEFAULT;
 		if (!json_object_is_type(v, json_type_int) ||
 		    json_object_get_int64(v) < (k->kind == K_POS_INT ? 1 : 0))
 			return k->kind == K_POS_INT ? "expected a positive integer" :
 			    "expected a non-negative integer";
+		if (json_object_get_int64(v) > (int64_t)max) {
+			snprintf(buf, n, "expected %s integer up to %.17g",
+			    k->kind == K_POS_INT ? "a positive" : "a non-negative", max);
+			return buf;
+		}
 		return NULL;
 	case K_POS_NUMBER:
+		max = k->max > 0 ? k->max : NUMBER_MAX_DEFAULT;
 		if (!json_object_is_type(v, json_type_int) &&
 		    !json_object_is_type(v, json_type_double))
 			return "expected a positive number";
 		d = json_object_get_double(v);
 		if (!(d > 0) || !isfinite(d))
 			return "expected a positive number";
+		if (d > max) {
+			snprintf(buf, n, "expected a positive number up to %g", max);
+			return buf;
+		}
 		return NULL;
-	case K_STRING_ARRAY:
+	case K_SYMBOL_ARRAY:
+		/* Problems of an item are "[i]: ...", appended to the key. */
 		if (!json_object_is_type(v, json_type_array))
 			return "expected an array of strings";
 		len = json_object_array_length(v);
 		for (i = 0; i < len; i++) {
-			struct json_object *e = json_object_array_get_idx(v, i);
-			if (!json_object_is_type(e, json_type_string) ||
-			    json_object_get_string_len(e) == 0) {
-				snprintf(buf, n, "item %zu: expected a non-empty string", i);
+			if ((str = symbol_problem(json_object_array_get_idx(v, i), item,
+			    sizeof(item))) != NULL) {
+				snprintf(buf, n, "[%zu]: %s", i, str);
 				return buf;
 			}
 		}
@@ -244,9 +330,23 @@ walk(struct mdas_settings *s, struct json_object *obj, const char *prefix)
 			snprintf(path, sizeof(path), "%s.%s", prefix, key);
 		else
 			snprintf(path, sizeof(path), "%s", key);
-		if ((k = spec_find(path)) != NULL) {
+		if ((k = spec_find(path)) != NULL && k->kind == K_SYMBOL_ARRAY &&
+		    json_object_is_type(val, json_type_array)) {
+			/* Every bad item, each named by its index. */
+			size_t i, len = json_object_array_length(val);
+			int bad = 0;
+
+			for (i = 0; i < len; i++)
+				if ((why = symbol_problem(json_object_array_get_idx(val, i), buf,
+				    sizeof(buf))) != NULL) {
+					problem(s, 1, "%s[%zu]: %s", path, i, why);
+					bad = 1;
+				}
+			if (!bad)
+				json_object_object_add(s->effective, path, json_object_get(val));
+		} else if (k != NULL) {
 			if ((why = check_value(k, val, buf, sizeof(buf))) != NULL)
-				problem(s, 1, "%s: %s", path, why);
+				problem(s, 1, "%s%s%s", path, why[0] == '[' ? "" : ": ", why);
 			else
 				json_object_object_add(s->effective, path, json_object_get(val));
 		} else if (is_section(path)) {
@@ -254,8 +354,13 @@ walk(struct mdas_settings *s, struct json_object *obj, const char *prefix)
 				problem(s, 1, "%s: expected an object", path);
 			else
 				walk(s, val, path);
-		} else
+		} else {
+			/* Shown as text on one line, whatever the key holds. */
+			for (char *p = path; *p; p++)
+				if ((unsigned char)*p < 0x20 || *p == 0x7F)
+					*p = '?';
 			problem(s, 0, "%s: unknown key (ignored)", path);
+		}
 	}
 }
 
@@ -273,7 +378,8 @@ apply_defaults_and_env(struct mdas_settings *s)
 		if (k->env != NULL && (env = getenv(k->env)) != NULL && *env != '\0') {
 			v = json_object_new_string(env);
 			if ((why = check_value(k, v, buf, sizeof(buf))) != NULL) {
-				problem(s, 1, "%s (from %s): %s", k->path, k->env, why);
+				problem(s, 1, "%s (from %s)%s%s", k->path, k->env,
+				    why[0] == '[' ? "" : ": ", why);
 				json_object_put(v);
 			} else {
 				json_object_object_add(s->effective, k->path, v);
@@ -399,6 +505,22 @@ mdas_settings_init_file(const char *path, char *example_used, size_t n,
 	return 0;
 }
 
+/* "path:LINE: what at byte N" for offset off of text (N counted from 1
+ * within the line). */
+static void
+text_error(struct mdas_error *err, const char *path, const char *text, size_t off,
+    const char *what)
+{
+	size_t line = 1, col = 1, i;
+
+	for (i = 0; i < off; i++, col++)
+		if (text[i] == '\n') {
+			line++;
+			col = 0;
+		}
+	mdas_error_set(err, "%s:%zu: %s at byte %zu", path, line, what, col);
+}
+
 struct mdas_settings *
 mdas_settings_load(const char *explicit_path, struct mdas_error *err)
 {
@@ -406,8 +528,9 @@ mdas_settings_load(const char *explicit_path, struct mdas_error *err)
 	enum json_tokener_error jerr;
 	struct json_tokener *tok;
 	char example[4096];
-	const char *path;
-	size_t len;
+	const char *path, *p;
+	size_t len, bad;
+	uint32_t cp;
 	char *text;
 
 	path = explicit_path;
@@ -434,6 +557,17 @@ mdas_settings_load(const char *explicit_path, struct mdas_error *err)
 		mdas_settings_free(s);
 		return NULL;
 	}
+	/* Strict UTF-8 (utf8.h) and no NUL, before json-c, which lets
+	 * surrogates and overlong forms through. */
+	bad = mdas_utf8_invalid_at(text, len);
+	if ((p = memchr(text, '\0', len)) != NULL && (size_t)(p - text) < bad)
+		bad = (size_t)(p - text);
+	if (bad < len) {
+		text_error(err, path, text, bad, text[bad] == '\0' ? "NUL byte" : "invalid UTF-8");
+		free(text);
+		mdas_settings_free(s);
+		return NULL;
+	}
 	tok = json_tokener_new();
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	s->root = json_tokener_parse_ex(tok, text, (int)len + 1);
@@ -453,6 +587,13 @@ mdas_settings_load(const char *explicit_path, struct mdas_error *err)
 		return NULL;
 	}
 	json_tokener_free(tok);
+	if (mdas_json_bad_escape(text, len, &bad, &cp)) {
+		text_error(err, path, text, bad, cp == 0 ? "NUL character (\\u0000)" :
+		    "invalid JSON: unpaired surrogate escape");
+		free(text);
+		mdas_settings_free(s);
+		return NULL;
+	}
 	free(text);
 	if (!json_object_is_type(s->root, json_type_object))
 		problem(s, 1, "(top level): expected an object");
@@ -578,5 +719,6 @@ mdas_settings_array_string(const struct mdas_settings *s, const char *key, size_
 	if (v == NULL || !json_object_is_type(v, json_type_array) ||
 	    i >= json_object_array_length(v))
 		return NULL;
-	return json_object_get_string(json_object_array_get_idx(v, i));
+	v = json_object_array_get_idx(v, i);
+	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }

@@ -5,7 +5,12 @@
  * from settings_example.json, looked up beside it and then in the
  * installed data directory.  Every known key has a type and a built-in
  * default (the same values as settings_example.json); unknown keys are
- * warnings, values of the wrong type are errors naming the key path.
+ * warnings, values of the wrong type or out of range are errors naming the
+ * key path ("data_sources.symbols[2]: ..." for an item).  A file that is
+ * not strict UTF-8 or holds a \u0000 or unpaired surrogate escape does
+ * not load ("path:LINE: ... at byte N").  No string may hold a control
+ * character (paths, the user agent, symbols), and symbols no '"' or '\';
+ * integers are at most 2^53, other numbers at most 1e9.
  * MDAS_YAHOO_BASE_URL, MDAS_YAHOO_COOKIE_URL, MDAS_BINANCE_BASE_URL and
  * MDAS_STATE_DIR override their keys.
  *

@@ -12,10 +12,12 @@
 
 #include <xlsxwriter.h>
 
+#include "bounds.h"
 #include "export.h"
 #include "jsonw.h"
 #include "schema.h"
 #include "timeutil.h"
+#include "utf8.h"
 #include "xlsx.h"
 
 /* Excel's limits: the last row index, the longest text in a cell. */
@@ -51,7 +53,7 @@ struct sheet {
 struct symstat {
 	char *symbol, *source;
 	unsigned long n[K_N];
-	char *fail_stage, *fail_msg;  /* the first error's, when any */
+	char *fail_stage, *fail_code, *fail_msg;  /* the first error's, when any */
 	struct symstat *next;
 };
 
@@ -91,6 +93,7 @@ struct mdas_xlsx {
 	char *bad_zone[MAX_BAD_ZONES];
 	size_t nbad_zone;
 	int nomem;
+	int replaced_warned;          /* xml_text() has said so once */
 };
 
 static void
@@ -160,6 +163,115 @@ utf8_len(const char *s, size_t n)
 		if (((unsigned char)s[i] & 0xC0) != 0x80)
 			len++;
 	return len;
+}
+
+/* Characters XML 1.0 cannot hold, so neither can an XLSX: the C0
+ * controls but tab, LF and CR, and U+FFFE, U+FFFF (surrogates are not
+ * valid UTF-8 to begin with).  libxlsxwriter escapes C0 controls as
+ * _xHHHH_ in cells but writes them raw in chart text, and U+FFFE/U+FFFF
+ * raw everywhere: either way the file is not well-formed. */
+static int
+xml_forbidden(uint32_t cp)
+{
+	return (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') ||
+	    cp == 0xFFFE || cp == 0xFFFF;
+}
+
+/* True when s[0..n) is UTF-8 that XML can hold as it is. */
+static int
+xml_clean(const char *s, size_t n)
+{
+	size_t i = 0, k;
+	uint32_t cp;
+
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((k = mdas_utf8_decode(s + i, n - i, &cp)) == 0 || xml_forbidden(cp))
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+/* s[0..n) as text an XLSX can hold: each character XML forbids, and each
+ * byte that is not valid UTF-8 (the reader lets none through, but the
+ * workbook must stay well-formed whatever it is given), becomes U+FFFD.
+ * Returns NULL when s is fine as it is, else a NUL-terminated copy for
+ * the caller to free, its length in *out_n; x->nomem on failure (then
+ * also NULL, and *out_n is 0).  sheet and row (0: none) name the place
+ * for the one warning a workbook gets about it. */
+static char *
+xml_text(struct mdas_xlsx *x, const char *s, size_t n, size_t *out_n, const char *sheet,
+    unsigned long row)
+{
+	size_t i = 0, k, at = 0;
+	uint32_t cp;
+	char *d;
+
+	*out_n = n;
+	if (xml_clean(s, n))
+		return NULL;
+	*out_n = 0;
+	if (n > (SIZE_MAX - 1) / 3 || (d = malloc(n * 3 + 1)) == NULL) {
+		x->nomem = 1;
+		return NULL;
+	}
+	while (i < n) {
+		k = mdas_utf8_decode(s + i, n - i, &cp);
+		if (k == 0 || xml_forbidden(cp)) {
+			memcpy(d + at, "\xEF\xBF\xBD", 3);
+			at += 3;
+			i += k ? k : 1;
+		} else {
+			memcpy(d + at, s + i, k);
+			at += k;
+			i += k;
+		}
+	}
+	d[at] = '\0';
+	*out_n = at;
+	if (!x->replaced_warned) {
+		char where[64];
+
+		if (row > 0)
+			snprintf(where, sizeof where, "sheet %s, row %lu", sheet, row);
+		else
+			snprintf(where, sizeof where, "sheet %s", sheet);
+		warnf(x, "%s: control characters or U+FFFE/U+FFFF, which an XLSX cannot hold, "
+		    "replaced by U+FFFD (the first such text; others are not reported)", where);
+		x->replaced_warned = 1;
+	}
+	return d;
+}
+
+/* A copy of s (NULL: "") that XML can hold, for sheet; NULL when out of
+ * memory. */
+static char *
+xml_strdup(struct mdas_xlsx *x, const char *s, const char *sheet)
+{
+	size_t n;
+	char *d;
+
+	if (s == NULL)
+		s = "";
+	if ((d = xml_text(x, s, strlen(s), &n, sheet, 0)) == NULL && !x->nomem)
+		d = xstrdup(x, s);
+	return d;
+}
+
+/* Cuts a partial UTF-8 sequence off the end of buf (left by snprintf or
+ * a byte limit), so the text stays valid UTF-8. */
+static void
+trim_utf8(char *buf)
+{
+	size_t n = strlen(buf), at = mdas_utf8_invalid_at(buf, n);
+
+	buf[at] = '\0';
 }
 
 static void
@@ -305,15 +417,21 @@ static lxw_error
 put_text(struct mdas_xlsx *x, struct sheet *sh, int col, const char *s, size_t n,
     lxw_format *fmt)
 {
-	char *cut = NULL;
+	char *cut = NULL, *clean;
 	lxw_error e;
 
+	if ((clean = xml_text(x, s, n, &n, sh->name, (unsigned long)sh->next_row + 1)) != NULL)
+		s = clean;
+	else if (x->nomem)
+		return LXW_ERROR_MEMORY_MALLOC_FAILED;
 	if (n > CELL_TEXT_MAX) {
 		size_t k = CELL_TEXT_MAX;
 		while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
 			k--;
-		if ((cut = malloc(k + 1)) == NULL)
+		if ((cut = malloc(k + 1)) == NULL) {
+			free(clean);
 			return LXW_ERROR_MEMORY_MALLOC_FAILED;
+		}
 		memcpy(cut, s, k);
 		cut[k] = '\0';
 		warnf(x, "sheet %s, row %lu: text of %zu bytes cut to Excel's limit",
@@ -333,6 +451,7 @@ put_text(struct mdas_xlsx *x, struct sheet *sh, int col, const char *s, size_t n
 	e = n > 0 ? worksheet_write_string(sh->ws, sh->next_row, (lxw_col_t)col, s, fmt)
 	    : LXW_NO_ERROR;
 	free(cut);
+	free(clean);
 	return e;
 }
 
@@ -433,11 +552,15 @@ put_local_time(struct mdas_xlsx *x, struct sheet *sh, struct json_object *rec)
 	lxw_error e;
 	size_t i;
 
-	if (json_object_object_get_ex(rec, "ts_ms", &v) && is_number(v))
+	if (json_object_object_get_ex(rec, "ts_ms", &v) && json_object_is_type(v, json_type_int))
 		ms = json_object_get_int64(v);
 	else if (get_string(rec, "ts") == NULL ||
 	    mdas_parse_iso(get_string(rec, "ts"), &ms, NULL) < 0)
 		return LXW_NO_ERROR;   /* no time: the cells stay empty */
+	/* The reader lets no other time through (bounds.h); the arithmetic
+	 * below must not overflow whoever calls us. */
+	if (!mdas_bounds_ts_ms_ok(ms))
+		return LXW_NO_ERROR;
 	if (tz == NULL || *tz == '\0')
 		tz = "UTC";
 	if (mdas_tz_localtime(tz, ms, &tm, &off, &terr) < 0) {
@@ -596,6 +719,36 @@ series_note(struct mdas_xlsx *x, struct json_object *rec, lxw_row_t row)
 	s->prev_row = row;
 }
 
+/* A copy of s[0..n) for Summary, as XML can hold it (a NUL, which C
+ * strings would cut at, becomes U+FFFD like any control character). */
+static char *
+summary_dup(struct mdas_xlsx *x, const char *s, size_t n)
+{
+	char *d;
+	size_t k;
+
+	if ((d = xml_text(x, s, n, &k, "Summary", 0)) == NULL && !x->nomem &&
+	    (d = malloc(n + 1)) != NULL) {
+		memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	if (d == NULL)
+		x->nomem = 1;
+	return d;
+}
+
+/* The cell of field name in rec, copied for Summary. */
+static char *
+summary_field(struct mdas_xlsx *x, struct json_object *rec, const char *name)
+{
+	struct mdas_cell cell;
+	const char *v;
+	size_t n;
+
+	v = mdas_export_cell(rec, name, &cell, &n);
+	return summary_dup(x, v, n);
+}
+
 /* ---- public ---- */
 
 static int
@@ -696,11 +849,15 @@ mdas_xlsx_add(struct mdas_xlsx *x, struct json_object *rec, struct mdas_error *e
 	if ((st = symstat_get(x, get_string(rec, "symbol"), get_string(rec, "source"))) != NULL) {
 		st->n[k]++;
 		if (k == K_ERROR && st->fail_msg == NULL) {
-			const char *m = get_string(rec, "message");
-			st->fail_stage = xstrdup(x, get_string(rec, "stage"));
-			st->fail_msg = xstrdup(x, m ? m : "");
-			if (st->fail_msg != NULL && strlen(st->fail_msg) > FAIL_MSG_MAX)
+			/* As the Errors sheet renders them (a code may be a
+			 * number: Binance's -1121, an HTTP status). */
+			st->fail_stage = summary_field(x, rec, "stage");
+			st->fail_code = summary_field(x, rec, "code");
+			st->fail_msg = summary_field(x, rec, "message");
+			if (st->fail_msg != NULL && strlen(st->fail_msg) > FAIL_MSG_MAX) {
 				st->fail_msg[FAIL_MSG_MAX] = '\0';
+				trim_utf8(st->fail_msg);
+			}
 		}
 	}
 	if (x->nomem)
@@ -764,12 +921,31 @@ symstat_cmp(const void *a, const void *b)
 	return c != 0 ? c : strcmp(sa->source, sb->source);
 }
 
+/* Text on Summary: what XML can hold, within Excel's cell limit; an
+ * empty text is no cell. */
+static void
+summary_text(struct mdas_xlsx *x, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c,
+    const char *s)
+{
+	char *d = xml_strdup(x, s, "Summary");
+
+	if (d == NULL)
+		return;
+	if (strlen(d) > CELL_TEXT_MAX) {
+		d[CELL_TEXT_MAX] = '\0';
+		trim_utf8(d);
+	}
+	if (*d != '\0')
+		worksheet_write_string(ws, r, c, d, NULL);
+	free(d);
+}
+
 static int
 write_summary(struct mdas_xlsx *x, struct mdas_error *err)
 {
 	static const char *const head[] = { "Symbol", "Source", "Quotes", "Bars",
 	    "Dividends", "Splits", "Errors" };
-	static const char *const fhead[] = { "Symbol", "Source", "Stage", "Message" };
+	static const char *const fhead[] = { "Symbol", "Source", "Stage", "Code", "Message" };
 	static const char *const labels[K_N] = { "Quotes", "Bars", "Dividends",
 	    "Splits", "Errors" };
 	lxw_worksheet *ws;
@@ -808,8 +984,8 @@ write_summary(struct mdas_xlsx *x, struct mdas_error *err)
 		worksheet_write_string(ws, r, (lxw_col_t)k, head[k], x->f_header);
 	r++;
 	for (i = 0; i < n; i++, r++) {
-		worksheet_write_string(ws, r, 0, v[i]->symbol, NULL);
-		worksheet_write_string(ws, r, 1, v[i]->source, NULL);
+		summary_text(x, ws, r, 0, v[i]->symbol);
+		summary_text(x, ws, r, 1, v[i]->source);
 		for (k = 0; k < K_N; k++)
 			worksheet_write_number(ws, r, (lxw_col_t)(k + 2), (double)v[i]->n[k],
 			    x->f_count);
@@ -821,18 +997,17 @@ write_summary(struct mdas_xlsx *x, struct mdas_error *err)
 	if (nfail == 0)
 		worksheet_write_string(ws, r++, 0, "none", NULL);
 	else {
-		for (k = 0; k < 4; k++)
+		for (k = 0; k < 5; k++)
 			worksheet_write_string(ws, r, (lxw_col_t)k, fhead[k], x->f_header);
 		r++;
 		for (i = 0; i < n; i++) {
 			if (v[i]->n[K_ERROR] == 0)
 				continue;
-			worksheet_write_string(ws, r, 0, v[i]->symbol, NULL);
-			worksheet_write_string(ws, r, 1, v[i]->source, NULL);
-			if (v[i]->fail_stage)
-				worksheet_write_string(ws, r, 2, v[i]->fail_stage, NULL);
-			if (v[i]->fail_msg)
-				worksheet_write_string(ws, r, 3, v[i]->fail_msg, NULL);
+			summary_text(x, ws, r, 0, v[i]->symbol);
+			summary_text(x, ws, r, 1, v[i]->source);
+			summary_text(x, ws, r, 2, v[i]->fail_stage);
+			summary_text(x, ws, r, 3, v[i]->fail_code);
+			summary_text(x, ws, r, 4, v[i]->fail_msg);
 			r++;
 		}
 	}
@@ -840,6 +1015,8 @@ write_summary(struct mdas_xlsx *x, struct mdas_error *err)
 	worksheet_set_column(ws, 1, 1, 24, NULL);
 	worksheet_set_column(ws, 2, 6, 11, NULL);
 	free(v);
+	if (x->nomem)
+		return mdas_error_errno(err, ENOMEM, "%s", x->path);
 	return 0;
 }
 
@@ -878,38 +1055,62 @@ write_charts(struct mdas_xlsx *x, struct mdas_error *err)
 		lxw_chart_options co = { .x_scale = 1.6, .y_scale = 1.1 };
 		int daily = daily_interval(s->interval);
 		lxw_col_t cat = (lxw_col_t)(daily ? 0 : ts_col);
+		/* Chart text as XML can hold it; libxlsxwriter takes a name
+		 * that starts with '=' for a formula, so such a symbol gets a
+		 * leading ' as in the CSV. */
+		char *sym = xml_strdup(x, s->symbol, "Charts");
+		char *src = xml_strdup(x, s->source, "Charts");
+		char *iv = xml_strdup(x, s->interval, "Charts");
+		char *cur = xml_strdup(x, s->currency, "Charts");
+		const char *q = sym != NULL && sym[0] == '=' ? "'" : "";
 
-		if (ch == NULL)
+		if (ch == NULL || sym == NULL || src == NULL || iv == NULL || cur == NULL) {
+			free(sym);
+			free(src);
+			free(iv);
+			free(cur);
 			return mdas_error_errno(err, ENOMEM, "%s", x->path);
+		}
 		if (s->nruns > 1 || s->dropped)
 			warnf(x, "%s (%s, %s): bars are not contiguous; charting %d of %d pieces",
 			    s->symbol, s->source, s->interval, s->nruns, s->nruns + s->dropped);
 		for (i = 0; i < s->nruns; i++) {
 			lxw_chart_series *se = chart_add_series(ch, NULL, NULL);
-			if (se == NULL)
+			if (se == NULL) {
+				free(sym);
+				free(src);
+				free(iv);
+				free(cur);
 				return mdas_error_errno(err, ENOMEM, "%s", x->path);
+			}
 			chart_series_set_categories(se, "Bars", s->first[i], cat, s->last[i], cat);
 			chart_series_set_values(se, "Bars", s->first[i], (lxw_col_t)close_col,
 			    s->last[i], (lxw_col_t)close_col);
 			if (s->nruns > 1)
-				snprintf(name, sizeof name, "%s rows %lu-%lu", s->symbol,
+				snprintf(name, sizeof name, "%s%s rows %lu-%lu", q, sym,
 				    (unsigned long)s->first[i] + 1, (unsigned long)s->last[i] + 1);
 			else
-				snprintf(name, sizeof name, "%s", s->symbol);
+				snprintf(name, sizeof name, "%s%s", q, sym);
+			trim_utf8(name);
 			chart_series_set_name(se, name);
 		}
-		snprintf(title, sizeof title, "%s close (%s, %s)", s->symbol, s->source,
-		    s->interval);
+		snprintf(title, sizeof title, "%s%s close (%s, %s)", q, sym, src, iv);
+		trim_utf8(title);
 		chart_title_set_name(ch, title);
 		chart_axis_set_name(ch->x_axis, daily ? "Date (exchange time)" : "ts (UTC)");
-		snprintf(yname, sizeof yname, "close%s%s%s", *s->currency ? " (" : "",
-		    s->currency, *s->currency ? ")" : "");
+		snprintf(yname, sizeof yname, "close%s%s%s", *cur ? " (" : "", cur,
+		    *cur ? ")" : "");
+		trim_utf8(yname);
 		chart_axis_set_name(ch->y_axis, yname);
 		chart_axis_set_num_format(ch->y_axis, "#,##0.00");
 		if (s->nruns <= 1)
 			chart_legend_set_position(ch, LXW_CHART_LEGEND_NONE);
 		worksheet_insert_chart_opt(ws, at, 0, ch, &co);
 		at += 18;
+		free(sym);
+		free(src);
+		free(iv);
+		free(cur);
 	}
 	return 0;
 }
@@ -959,6 +1160,7 @@ free_sheet_chains(struct mdas_xlsx *x)
 			free(s->symbol);
 			free(s->source);
 			free(s->fail_stage);
+			free(s->fail_code);
 			free(s->fail_msg);
 			free(s);
 		}
@@ -987,6 +1189,7 @@ mdas_xlsx_free(struct mdas_xlsx *x)
 		free(x->other->symbol);
 		free(x->other->source);
 		free(x->other->fail_stage);
+		free(x->other->fail_code);
 		free(x->other->fail_msg);
 		free(x->other);
 	}

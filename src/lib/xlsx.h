@@ -15,7 +15,7 @@
  *   Events   one row per dividend or split
  *   Errors   one row per error record (mdas_export_error_fields)
  *   Summary  run ID, generation time, counts per symbol and source,
- *            failed symbols
+ *            failed symbols (stage, code and message of the first error)
  *   Charts   only when there are bars: a line chart of close per series
  *            (symbol, source, interval), referencing ranges of Bars
  * Quotes, Bars and Events start with the local date and time at the
@@ -25,7 +25,11 @@
  * (a cell is never a formula), numbers are numbers (to 16 significant
  * digits: libxlsxwriter 1.1.4 writes them with %.16G), null is an
  * empty cell, other values are rendered as mdas_export_cell_value() does
- * for the CSV.
+ * for the CSV.  Text XML 1.0 cannot hold (C0 controls but tab, LF and CR;
+ * U+FFFE, U+FFFF; bytes that are not UTF-8) becomes U+FFFD wherever it
+ * goes (cells, Summary, chart titles), with one warning, so the file is
+ * well-formed whatever it is given; times outside bounds.h leave the
+ * local-time cells empty.
  */
 #ifndef MDAS_XLSX_H
 #define MDAS_XLSX_H

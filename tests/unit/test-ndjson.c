@@ -1,10 +1,92 @@
-/* Unit tests for the NDJSON reader: line endings, blanks, errors, caps. */
+/* Unit tests for the NDJSON reader: line endings, blanks, errors, caps,
+ * strict UTF-8 and \u escapes (and the UTF-8 decoder under it). */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "ndjson.h"
 #include "tap.h"
+#include "utf8.h"
+
+#define NTESTS (25 + 19 * 3)
+
+/* The shortest UTF-8 form of cp, written independently of the decoder. */
+static size_t
+encode(uint32_t cp, unsigned char *b)
+{
+	if (cp < 0x80) {
+		b[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		b[0] = (unsigned char)(0xC0 | cp >> 6);
+		b[1] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		b[0] = (unsigned char)(0xE0 | cp >> 12);
+		b[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+		b[2] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	b[0] = (unsigned char)(0xF0 | cp >> 18);
+	b[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+	b[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+	b[3] = (unsigned char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* Every 1-, 2- and 3-byte string and every 4-byte string with a lead
+ * byte f0..f7: valid exactly when it is the encoding of a scalar value. */
+static void
+test_decoder_exhaustively(void)
+{
+	unsigned long wrong = 0, valid = 0;
+	unsigned char b[4], e[4];
+	uint32_t cp, x;
+	size_t k;
+
+	for (x = 0; x < 0x1000000; x++) {
+		b[0] = (unsigned char)(x >> 16);
+		b[1] = (unsigned char)(x >> 8);
+		b[2] = (unsigned char)x;
+		cp = 0xFFFFFFFF;
+		k = mdas_utf8_decode((const char *)b, 3, &cp);
+		if (k > 0) {
+			if (encode(cp, e) != k || memcmp(e, b, k) != 0 ||
+			    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+				wrong++;
+			if (k == 3)
+				valid++;
+		} else if (b[0] < 0x80)
+			wrong++;
+	}
+	tap_is_int(wrong, 0, "3-byte strings: every accepted prefix is a shortest form");
+	/* 16 x 64 x 64 minus the overlong e0 80..9f and surrogates ed a0..bf. */
+	tap_is_int(valid, 0x10000 - 0x800 - 0x800, "exactly the 3-byte scalar values are accepted");
+	for (cp = 0, wrong = 0; cp <= 0x10FFFF + 0x1000; cp++) {
+		uint32_t got = 0xFFFFFFFF;
+		int scalar = cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+
+		if (cp > 0x10FFFF) {
+			/* Above the range: the bits a 4-byte lead f4..f7 can carry. */
+			e[0] = (unsigned char)(0xF0 | cp >> 18);
+			e[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+			e[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+			e[3] = (unsigned char)(0x80 | (cp & 0x3F));
+			k = 4;
+		} else
+			k = encode(cp, e);
+		if ((mdas_utf8_decode((const char *)e, k, &got) == k) != scalar ||
+		    (scalar && got != cp))
+			wrong++;
+		/* Cut short by one byte it is never valid as a whole. */
+		if (k > 1 && mdas_utf8_decode((const char *)e, k - 1, &got) != 0)
+			wrong++;
+	}
+	tap_is_int(wrong, 0, "every code point: scalars round-trip, surrogates and > U+10FFFF rejected, truncations rejected");
+}
 
 static FILE *
 mem(const char *s, size_t n)
@@ -30,7 +112,7 @@ main(void)
 	FILE *fp;
 	int rc;
 
-	tap_plan(22);
+	tap_plan(NTESTS);
 	fp = mem(input, sizeof(input) - 1);
 	r = mdas_ndjson_open(fp, "in.ndjson", 0);
 
@@ -90,9 +172,60 @@ main(void)
 	tap_is_str(err.msg, "bin:1: NUL byte in line (binary data?)", "NUL message");
 	rc = mdas_ndjson_next(r, &v, &err);
 	tap_is_int(rc, MDAS_NDJSON_BAD, "invalid UTF-8 is an error");
-	tap_ok(strncmp(err.msg, "bin:2: invalid JSON: ", 21) == 0, "UTF-8 message: %s", err.msg);
+	tap_is_str(err.msg, "bin:2: invalid UTF-8 at byte 2", "UTF-8 message names the byte");
 	mdas_ndjson_free(r);
 	fclose(fp);
 	mdas_ndjson_free(NULL);
+
+	test_decoder_exhaustively();
+
+	/* What json-c lets through: each line is rejected with its reason,
+	 * and the good line after them is read. */
+	static const struct {
+		const char *line, *msg;
+	} bad[] = {
+		{ "\"\xed\xa0\x80\"", "u:1: invalid UTF-8 at byte 2" },            /* U+D800 */
+		{ "\"ok\xed\xbf\xbf\"", "u:1: invalid UTF-8 at byte 4" },          /* U+DFFF */
+		{ "\"\xc0\xaf\"", "u:1: invalid UTF-8 at byte 2" },                 /* overlong '/' */
+		{ "\"\xc1\xbf\"", "u:1: invalid UTF-8 at byte 2" },                 /* overlong */
+		{ "\"\xe0\x80\xaf\"", "u:1: invalid UTF-8 at byte 2" },            /* overlong */
+		{ "\"\xf0\x80\x80\xaf\"", "u:1: invalid UTF-8 at byte 2" },       /* overlong */
+		{ "\"\xf4\x90\x80\x80\"", "u:1: invalid UTF-8 at byte 2" },       /* U+110000 */
+		{ "\"\xf8\x88\x80\x80\x80\"", "u:1: invalid UTF-8 at byte 2" },  /* 5 bytes */
+		{ "\"\xe2\x82\"", "u:1: invalid UTF-8 at byte 2" },                 /* cut short */
+		{ "\"\x80\"", "u:1: invalid UTF-8 at byte 2" },                      /* lone continuation */
+		{ "{\"k\xed\xa0\x80\":1}", "u:1: invalid UTF-8 at byte 4" },       /* in a key */
+		{ "{\"a\":1} \xff", "u:1: invalid UTF-8 at byte 9" },                /* after the value */
+		{ "\"\xe2\x82\xac\xe2\x82", "u:1: invalid UTF-8 at byte 5" },     /* cut at line end */
+		{ "[\"\\ud800\"]", "u:1: invalid JSON: unpaired surrogate \\ud800 at byte 3" },
+		{ "[\"\\uDBFF\\u0041\"]", "u:1: invalid JSON: unpaired surrogate \\uDBFF at byte 3" },
+		{ "{\"x\\udc00\":0}", "u:1: invalid JSON: unpaired surrogate \\udc00 at byte 4" },
+		{ "\"\\ud800\\ud800\"", "u:1: invalid JSON: unpaired surrogate \\ud800 at byte 2" },
+		{ "\"a\\u0000b\"", "u:1: NUL character (\\u0000) at byte 3" },
+		{ "{\"k\\u0000\":1}", "u:1: NUL character (\\u0000) at byte 4" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char buf[128];
+		int n = snprintf(buf, sizeof(buf), "%s\n\"\\\\ud800 \\ud83d\\ude00 \xe2\x82\xac\xf4\x8f\xbf\xbf\"\n",
+		    bad[i].line);
+
+		fp = mem(buf, (size_t)n);
+		r = mdas_ndjson_open(fp, "u", 0);
+		rc = mdas_ndjson_next(r, &v, &err);
+		tap_is_int(rc, MDAS_NDJSON_BAD, "rejected: %s", bad[i].msg);
+		tap_is_str(rc == MDAS_NDJSON_BAD ? err.msg : "(accepted)", bad[i].msg,
+		    "message for case %zu", i);
+		if (rc == MDAS_NDJSON_VALUE)
+			json_object_put(v);
+		rc = mdas_ndjson_next(r, &v, &err);
+		tap_ok(rc == MDAS_NDJSON_VALUE && strcmp(json_object_get_string(v),
+		    "\\ud800 \xf0\x9f\x98\x80 \xe2\x82\xac\xf4\x8f\xbf\xbf") == 0,
+		    "then an escaped backslash, a surrogate pair, U+20AC, U+10FFFF read as such");
+		json_object_put(v);
+		mdas_ndjson_free(r);
+		fclose(fp);
+	}
 	return tap_done();
 }
