@@ -333,7 +333,7 @@ mdas_manifest_build(const struct mdas_publish_req *r, const uint64_t *sizes,
 	struct json_object *m = NULL, *o, *a, *stages;
 	char iso[MDAS_ISO_MAX], hex[MDAS_SHA256_HEX];
 	int64_t now = mdas_now_ms();
-	size_t i, nreq_ok = 0;
+	size_t i;
 
 	t.with_data = json_object_new_object();
 	t.failed = json_object_new_array();
@@ -351,10 +351,8 @@ mdas_manifest_build(const struct mdas_publish_req *r, const uint64_t *sizes,
 
 		if (json_object_object_get_ex(t.failed_set, s, NULL))
 			continue;
-		if (json_object_object_get_ex(t.with_data, s, NULL)) {
-			nreq_ok++;
+		if (json_object_object_get_ex(t.with_data, s, NULL))
 			continue;
-		}
 		json_object_object_add(t.failed_set, s, json_object_new_boolean(1));
 		json_object_array_add(t.failed, failed_entry(s, NULL, NULL, "no records"));
 	}
@@ -422,7 +420,6 @@ mdas_manifest_build(const struct mdas_publish_req *r, const uint64_t *sizes,
 	add(o, "failed", json_object_get(t.failed));
 	add(m, "symbols", o);
 	add(m, "stages", stages);
-	(void)nreq_ok;
 	json_object_put(t.with_data);
 	json_object_put(t.failed);
 	json_object_put(t.failed_set);
@@ -874,7 +871,7 @@ publish_locked(const struct mdas_publish_req *r, int dfd, struct mdas_publish_re
 	uint64_t *sizes = NULL;
 	struct json_object *m = NULL, *intent = NULL, *files, *f;
 	size_t i, moved = 0;
-	int sfd = -1, rc = -1, intent_written = 0, partial = 0;
+	int sfd = -1, rc = -1, intent_written = 0, partial = 0, k;
 	const char *text;
 
 	if (relative_to(r->export_dir, r->staged_dir, rel, sizeof(rel), err) != 0)
@@ -898,7 +895,6 @@ publish_locked(const struct mdas_publish_req *r, int dfd, struct mdas_publish_re
 	for (i = 0; i < r->nfiles; i++) {
 		const char *name = r->files[i].name;
 		size_t j;
-		int k;
 
 		if (!safe_name(name) || strcmp(name, mname) == 0) {
 			mdas_error_set(err, "%s: not a usable export file name", name);
@@ -925,9 +921,14 @@ publish_locked(const struct mdas_publish_req *r, int dfd, struct mdas_publish_re
 	}
 	if ((m = mdas_manifest_build(r, sizes, sha, &partial, err)) == NULL)
 		goto out;
-	if (write_manifest(r->staged_dir, mname, m, err) != 0 ||
-	    hash_at(sfd, r->staged_dir, mname, 1, &sizes[r->nfiles], sha[r->nfiles], err) != 0)
+	if (write_manifest(r->staged_dir, mname, m, err) != 0)
 		goto out;
+	if ((k = hash_at(sfd, r->staged_dir, mname, 1, &sizes[r->nfiles], sha[r->nfiles],
+	    err)) != 0) {
+		if (k > 0)
+			mdas_error_set(err, "%s/%s: vanished", r->staged_dir, mname);
+		goto out;
+	}
 
 	/* The intent: everything recovery needs to finish or undo this. */
 	intent = json_object_new_object();
