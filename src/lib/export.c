@@ -204,11 +204,21 @@ open_in(struct mdas_export *x, const char *path, struct mdas_error *err)
 	/* Under the lock, so a crashed writer's leftovers are ours to clean. */
 	if (mdas_remove_stale_temps(dir, NULL) > 0)
 		mdas_info("%s: removed stale temporary files", dir);
-	if (!x->force && lstat(path, &st) == 0) {
-		mdas_error_set(err, "%s: exists (use --force to replace it)", path);
-		if (err != NULL)
-			err->errnum = EEXIST;
-		goto fail;
+	if (lstat(path, &st) == 0) {
+		if (!x->force) {
+			mdas_error_set(err, "%s: exists (use --force to replace it)", path);
+			if (err != NULL)
+				err->errnum = EEXIST;
+			goto fail;
+		}
+		/* The rename would replace a device, a FIFO or a directory's
+		 * entry (as root, even /dev/null): --force replaces files only. */
+		if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+			mdas_error_set(err, "%s: not a regular file; will not replace it", path);
+			if (err != NULL)
+				err->errnum = EEXIST;
+			goto fail;
+		}
 	}
 	return out;
 fail:
