@@ -16,6 +16,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "ndjson.h"
+#include "publish.h"
 #include "runid.h"
 #include "settings.h"
 #include "timeutil.h"
@@ -29,6 +30,7 @@ struct mdas_export {
 	int fell_back;            /* later outputs go straight to fallback */
 	const char *output;       /* -o */
 	int force;
+	const char *recovered;    /* the directory last recovered */
 };
 
 struct mdas_export_out {
@@ -204,11 +206,21 @@ open_in(struct mdas_export *x, const char *path, struct mdas_error *err)
 	/* Under the lock, so a crashed writer's leftovers are ours to clean. */
 	if (mdas_remove_stale_temps(dir, NULL) > 0)
 		mdas_info("%s: removed stale temporary files", dir);
-	if (!x->force && lstat(path, &st) == 0) {
-		mdas_error_set(err, "%s: exists (use --force to replace it)", path);
-		if (err != NULL)
-			err->errnum = EEXIST;
-		goto fail;
+	if (lstat(path, &st) == 0) {
+		if (!x->force) {
+			mdas_error_set(err, "%s: exists (use --force to replace it)", path);
+			if (err != NULL)
+				err->errnum = EEXIST;
+			goto fail;
+		}
+		/* The rename would replace a device, a FIFO or a directory's
+		 * entry (as root, even /dev/null): --force replaces files only. */
+		if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+			mdas_error_set(err, "%s: not a regular file; will not replace it", path);
+			if (err != NULL)
+				err->errnum = EEXIST;
+			goto fail;
+		}
 	}
 	return out;
 fail:
@@ -240,6 +252,29 @@ mdas_export_out_open_path(struct mdas_export *x, const char *path,
 	return open_in(x, path, err);
 }
 
+static void
+recover_note(void *ctx, const char *msg)
+{
+	(void)ctx;
+	mdas_notice("%s", msg);
+}
+
+/* Like every writer of an export directory, first finish or roll back a
+ * publish a killed pipeline left half-way and remove what dead processes
+ * left (publish.h); once per directory.  A failure is a warning: our own
+ * output does not depend on it. */
+static void
+recover_dir(struct mdas_export *x, const char *dir)
+{
+	struct mdas_error e;
+
+	if (x->recovered != NULL && strcmp(x->recovered, dir) == 0)
+		return;
+	x->recovered = dir;
+	if (mdas_publish_recover(dir, MDAS_RECOVER_SCRATCH, recover_note, NULL, &e) < 0)
+		mdas_warn("%s", e.msg);
+}
+
 static struct mdas_export_out *
 open_in_dir(struct mdas_export *x, const char *dir, const char *suffix,
     struct mdas_error *err)
@@ -256,8 +291,10 @@ open_in_dir(struct mdas_export *x, const char *dir, const char *suffix,
 	if (mdas_mkdir_p(dir, 0777, err) != 0) {
 		mdas_error_prefix(err, "%s", path);
 		out = NULL;
-	} else
+	} else {
+		recover_dir(x, dir);
 		out = open_in(x, path, err);
+	}
 	free(path);
 	return out;
 }

@@ -24,7 +24,9 @@
  * directory, fsync'ed, then linked into place.  Opening it also takes an
  * flock on DIR/.NAME.lock (kept: removing a lock file races with its next
  * user), so concurrent writers of one name run one after the other, and
- * removes stale temporaries of dead writers in DIR.  An existing final
+ * removes stale temporaries of dead writers in DIR.  Before the first
+ * output in a directory, mdas_publish_recover() finishes or rolls back a
+ * publish a killed pipeline left there (publish.h).  An existing final
  * file is an error unless --force.  When DIR cannot be written for lack
  * of permission (EACCES, EPERM, EROFS) and export.fallback_dir is set,
  * the output goes there with a warning.  SIGXFSZ is ignored by

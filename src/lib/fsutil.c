@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -13,6 +14,14 @@
 #include "fsutil.h"
 
 #define TMP_TAG ".tmp."
+
+static int
+is_regular(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
 
 struct mdas_atomic {
 	FILE *fp;
@@ -228,7 +237,7 @@ mdas_remove_stale_temps(const char *dir, struct mdas_error *err)
 {
 	struct dirent *de;
 	const char *tag;
-	char path[4096];
+	struct stat st;
 	DIR *d;
 	long pid;
 	char *end;
@@ -240,12 +249,14 @@ mdas_remove_stale_temps(const char *dir, struct mdas_error *err)
 		if (de->d_name[0] != '.' || (tag = strstr(de->d_name, TMP_TAG)) == NULL)
 			continue;
 		pid = strtol(tag + strlen(TMP_TAG), &end, 10);
-		if (pid <= 0 || *end != '.')
+		if (pid <= 0 || *end != '.' || mdas_pid_alive(pid))
 			continue;
-		if (kill((pid_t)pid, 0) == 0 || errno == EPERM)
+		/* Only our own files: a name that merely looks like ours, a
+		 * directory or another user's file is left alone. */
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) || st.st_uid != getuid())
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (unlink(path) == 0)
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
 			removed++;
 	}
 	closedir(d);
@@ -253,12 +264,46 @@ mdas_remove_stale_temps(const char *dir, struct mdas_error *err)
 }
 
 int
+mdas_open_append(const char *path, struct mdas_error *err)
+{
+	int fd;
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+	    0666);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return mdas_error_set(err, "%s: is a symbolic link; will not write through it",
+			    path);
+		return mdas_error_errno(err, errno, "%s: cannot open for appending", path);
+	}
+	if (!is_regular(fd)) {
+		close(fd);
+		return mdas_error_set(err, "%s: not a regular file", path);
+	}
+	return fd;
+}
+
+int
+mdas_pid_alive(long pid)
+{
+	if (pid <= 0 || pid > INT32_MAX)
+		return 0;
+	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+int
 mdas_lock_acquire(const char *path, int wait, struct mdas_error *err)
 {
 	int fd;
 
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
+	/* O_NOFOLLOW: a symlink planted at the name must not make us create
+	 * (or lock) a file somewhere else. */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666)) < 0)
 		return mdas_error_errno(err, errno, "%s: cannot open lock file", path);
+	if (!is_regular(fd)) {
+		close(fd);
+		return mdas_error_set(err, "%s: lock file is not a regular file", path);
+	}
 	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
 		if (errno == EINTR)
 			continue;

@@ -41,11 +41,24 @@ int mdas_write_file_atomic(const char *path, const void *data, size_t len,
 int mdas_mkdir_p(const char *path, mode_t mode, struct mdas_error *err);
 /* fsync of a directory, so a rename in it survives a crash. */
 int mdas_fsync_dir(const char *dir, struct mdas_error *err);
-/* Removes temporaries in dir whose writer is no longer running.  Returns
+/* Removes temporaries in dir whose writer is no longer running: names
+ * ".NAME.tmp.PID.XXXXXX" of a dead PID that are our own (uid) regular
+ * files or symbolic links (a link is removed, never followed).  Returns
  * how many were removed, or -1. */
 int mdas_remove_stale_temps(const char *dir, struct mdas_error *err);
 
-/* Opens (creating) path and takes an exclusive flock on it.  With wait 0,
+/* Opens path for appending, creating it (mode 0666 & ~umask) when
+ * missing, never through a symbolic link (O_NOFOLLOW) and only when it is
+ * a regular file.  Each write(2) of a whole line then lands at the end,
+ * also with other appenders.  Returns the descriptor, or -1. */
+int mdas_open_append(const char *path, struct mdas_error *err);
+
+/* True when a process with this PID exists (possibly another user's).
+ * A reused PID reads as alive: cleaners then keep a stale file a while
+ * longer, never remove a live one. */
+int mdas_pid_alive(long pid);
+
+/* Opens (creating, never through a symbolic link) path and takes an exclusive flock on it.  With wait 0,
  * a lock held elsewhere fails at once with errnum EWOULDBLOCK.  Returns
  * the descriptor that holds the lock, or -1. */
 int mdas_lock_acquire(const char *path, int wait, struct mdas_error *err);

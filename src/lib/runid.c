@@ -1,9 +1,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fsutil.h"
 #include "runid.h"
@@ -27,12 +29,21 @@ read_state(const char *path, uint64_t *counter, char *id, struct mdas_error *err
 	uint64_t c = 0;
 	size_t n, i;
 	FILE *fp;
+	int fd;
 
 	*counter = 0;
 	id[0] = '\0';
-	if ((fp = fopen(path, "r")) == NULL) {
+	/* Never through a symbolic link: the counter is ours, in state_dir. */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC)) < 0) {
 		if (errno == ENOENT)
 			return 1;
+		if (errno == ELOOP)
+			return mdas_error_set(err, "%s: is a symbolic link; will not read through it",
+			    path);
+		return mdas_error_errno(err, errno, "%s", path);
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		close(fd);
 		return mdas_error_errno(err, errno, "%s", path);
 	}
 	n = fread(line, 1, sizeof(line) - 1, fp);

@@ -17,6 +17,15 @@ exists(const char *p)
 	return stat(p, &st) == 0;
 }
 
+static const char *
+path_msg(const char *p)
+{
+	static char buf[600];
+
+	snprintf(buf, sizeof(buf), "%s: is a symbolic link; will not write through it", p);
+	return buf;
+}
+
 int
 main(void)
 {
@@ -26,7 +35,7 @@ main(void)
 	int fd, fd2;
 	FILE *fp;
 
-	tap_plan(14);
+	tap_plan(25);
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	snprintf(path, sizeof(path), "%s/out.csv", dir);
@@ -69,5 +78,31 @@ main(void)
 	fd2 = mdas_lock_acquire(path, 0, &err);
 	tap_ok(fd2 >= 0, "lock free after release");
 	mdas_lock_release(fd2);
+
+	/* Symbolic links planted at names we create are never followed. */
+	snprintf(stale, sizeof(stale), "%s/outside", dir);
+	snprintf(path, sizeof(path), "%s/planted.lock", dir);
+	tap_is_int(symlink(stale, path), 0, "plant a link to a missing file");
+	fd = mdas_lock_acquire(path, 0, &err);
+	tap_ok(fd < 0, "a lock through a symbolic link is refused");
+	tap_ok(!exists(stale), "and creates nothing where it points");
+	snprintf(path, sizeof(path), "%s/planted.log", dir);
+	tap_is_int(symlink(stale, path), 0, "plant a log link");
+	fd = mdas_open_append(path, &err);
+	tap_ok(fd < 0, "appending through a symbolic link is refused");
+	tap_is_str(err.msg, path_msg(path), "and says why");
+	tap_ok(!exists(stale), "nothing created where it points");
+	snprintf(path, sizeof(path), "%s/real.log", dir);
+	fd = mdas_open_append(path, &err);
+	tap_ok(fd >= 0 && write(fd, "x\n", 2) == 2, "appending to a new regular file");
+	close(fd);
+	fd = mdas_open_append(dir, &err);
+	tap_ok(fd < 0, "appending to a directory is refused");
+
+	/* The stale cleaner leaves a directory with a temporary's name alone. */
+	snprintf(stale, sizeof(stale), "%s/.x.tmp.4194305.dir", dir);
+	mkdir(stale, 0700);
+	tap_is_int(mdas_remove_stale_temps(dir, &err), 0, "a directory is not a stale temporary");
+	tap_ok(exists(stale), "and is still there");
 	return tap_done();
 }

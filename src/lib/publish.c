@@ -1,0 +1,1024 @@
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "ndjson.h"
+#include "publish.h"
+#include "runid.h"
+#include "sha256.h"
+#include "timeutil.h"
+
+#define INTENT_PREFIX ".mdas-publish."
+#define INTENT_SUFFIX ".intent"
+#define WORKDIR_PREFIX ".mdas-run-"
+#define SCRATCH_PREFIX "mdas-pipeline."
+#define INTENT_MAX ((size_t)1 << 20)
+
+static void
+notef(mdas_publish_note_fn note, void *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+notef(mdas_publish_note_fn note, void *ctx, const char *fmt, ...)
+{
+	char msg[MDAS_ERROR_MAX];
+	va_list ap;
+
+	if (note == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	note(ctx, msg);
+}
+
+static void
+pause_ms(unsigned ms)
+{
+	struct timespec ts;
+
+	if (ms == 0)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* A name we create or remove in a directory: one component, not hidden
+ * by accident, no way out of the directory. */
+static int
+safe_name(const char *s)
+{
+	return s != NULL && *s != '\0' && *s != '.' && strchr(s, '/') == NULL &&
+	    strlen(s) < 256;
+}
+
+/* A staging directory relative to the export directory: components that
+ * are neither empty, "." nor "..", the first one ours. */
+static int
+safe_relpath(const char *s)
+{
+	const char *p = s;
+
+	if (s == NULL || strncmp(s, WORKDIR_PREFIX, strlen(WORKDIR_PREFIX)) != 0 ||
+	    strlen(s) >= 1024)
+		return 0;
+	while (*p != '\0') {
+		size_t n = strcspn(p, "/");
+
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return p[-1] != '/';
+}
+
+static int
+fsync_fd_dir(int dfd, const char *dir, struct mdas_error *err)
+{
+	if (fsync(dfd) != 0 && errno != EINVAL && errno != EROFS && errno != ENOTSUP)
+		return mdas_error_errno(err, errno, "%s: fsync failed", dir);
+	return 0;
+}
+
+/* Moves from (in fromfd) to to (in tofd), never replacing what is there. */
+static int
+move_noreplace(int fromfd, const char *from, int tofd, const char *to)
+{
+	if (renameat2(fromfd, from, tofd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+		return -1;
+	/* A file system without RENAME_NOREPLACE: link() never replaces.  A
+	 * crash between the two steps leaves both names, which recovery
+	 * recognises by the checksum. */
+	if (linkat(fromfd, from, tofd, to, 0) != 0)
+		return -1;
+	unlinkat(fromfd, from, 0);
+	return 0;
+}
+
+/* Size and SHA-256 of name in dfd (a regular file, not followed), fsync'ed
+ * first when sync is set.  Returns 0, 1 when it does not exist, -1. */
+static int
+hash_at(int dfd, const char *dir, const char *name, int sync, uint64_t *size,
+    char hex[MDAS_SHA256_HEX], struct mdas_error *err)
+{
+	struct stat st;
+	char label[4096];
+	int fd, rc;
+
+	snprintf(label, sizeof(label), "%s/%s", dir, name);
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			return 1;
+		if (errno == ELOOP)
+			return mdas_error_set(err, "%s: is a symbolic link", label);
+		return mdas_error_errno(err, errno, "%s", label);
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return mdas_error_set(err, "%s: not a regular file", label);
+	}
+	if (sync && fsync(fd) != 0) {
+		rc = errno;
+		close(fd);
+		return mdas_error_errno(err, rc, "%s: fsync failed", label);
+	}
+	rc = mdas_sha256_fd(fd, label, hex, size, err);
+	close(fd);
+	return rc;
+}
+
+static int
+exists_at(int dfd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* ---- The manifest ---- */
+
+static const char *
+str_of(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int
+add(struct json_object *o, const char *key, struct json_object *v)
+{
+	/* json-c takes v even when it fails; a NULL v is JSON null. */
+	return json_object_object_add(o, key, v);
+}
+
+struct tally {
+	int64_t quote, bar, dividend, split, error;
+	struct json_object *with_data;   /* set: symbol -> true */
+	struct json_object *failed;      /* array of failed entries, in order */
+	struct json_object *failed_set;  /* set: symbol -> true */
+};
+
+static struct json_object *
+failed_entry(const char *sym, const char *stage, struct json_object *http, const char *reason)
+{
+	struct json_object *e = json_object_new_object();
+
+	add(e, "symbol", json_object_new_string(sym));
+	add(e, "stage", stage != NULL ? json_object_new_string(stage) : NULL);
+	add(e, "http_status", http);
+	add(e, "reason", json_object_new_string(reason != NULL ? reason : ""));
+	return e;
+}
+
+static void
+tally_record(struct tally *t, struct json_object *rec)
+{
+	const char *type = str_of(rec, "type"), *sym = str_of(rec, "symbol");
+	struct json_object *http = NULL, *v;
+
+	if (type == NULL)
+		return;
+	if (strcmp(type, "error") == 0) {
+		t->error++;
+		/* The first error record of a symbol says why it failed. */
+		if (sym == NULL || *sym == '\0' ||
+		    json_object_object_get_ex(t->failed_set, sym, NULL))
+			return;
+		if (json_object_object_get_ex(rec, "http_status", &v) &&
+		    json_object_is_type(v, json_type_int))
+			http = json_object_new_int64(json_object_get_int64(v));
+		json_object_object_add(t->failed_set, sym, json_object_new_boolean(1));
+		json_object_array_add(t->failed,
+		    failed_entry(sym, str_of(rec, "stage"), http, str_of(rec, "message")));
+		return;
+	}
+	if (strcmp(type, "quote") == 0)
+		t->quote++;
+	else if (strcmp(type, "bar") == 0)
+		t->bar++;
+	else if (strcmp(type, "dividend") == 0)
+		t->dividend++;
+	else if (strcmp(type, "split") == 0)
+		t->split++;
+	else
+		return;
+	if (sym != NULL)
+		json_object_object_add(t->with_data, sym, json_object_new_boolean(1));
+}
+
+static int
+read_records(const char *path, struct tally *t, struct mdas_error *err)
+{
+	struct mdas_ndjson *nd;
+	struct json_object *v;
+	struct mdas_error e;
+	FILE *fp;
+	int rc;
+
+	if ((fp = fopen(path, "re")) == NULL)
+		return mdas_error_errno(err, errno, "%s", path);
+	if ((nd = mdas_ndjson_open(fp, path, 0)) == NULL) {
+		fclose(fp);
+		return mdas_error_errno(err, ENOMEM, "%s", path);
+	}
+	while ((rc = mdas_ndjson_next(nd, &v, &e)) != MDAS_NDJSON_EOF) {
+		if (rc == MDAS_NDJSON_IOERR) {
+			if (err != NULL)
+				*err = e;
+			break;
+		}
+		if (rc == MDAS_NDJSON_VALUE) {
+			if (json_object_is_type(v, json_type_object))
+				tally_record(t, v);
+			json_object_put(v);
+		}
+	}
+	mdas_ndjson_free(nd);
+	fclose(fp);
+	return rc == MDAS_NDJSON_IOERR ? -1 : 0;
+}
+
+static struct json_object *
+read_stages(const char *path, struct mdas_error *err)
+{
+	struct json_object *a = json_object_new_array(), *v, *x;
+	static const char *const keys[] = { "stage", "program", "exit_status", "duration_ms" };
+	struct mdas_ndjson *nd;
+	struct mdas_error e;
+	FILE *fp;
+	size_t i;
+	int rc;
+
+	if (path == NULL)
+		return a;
+	if ((fp = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT)
+			return a;
+		json_object_put(a);
+		mdas_error_errno(err, errno, "%s", path);
+		return NULL;
+	}
+	if ((nd = mdas_ndjson_open(fp, path, 0)) == NULL) {
+		fclose(fp);
+		json_object_put(a);
+		mdas_error_errno(err, ENOMEM, "%s", path);
+		return NULL;
+	}
+	while ((rc = mdas_ndjson_next(nd, &v, &e)) != MDAS_NDJSON_EOF &&
+	    rc != MDAS_NDJSON_IOERR) {
+		if (rc != MDAS_NDJSON_VALUE)
+			continue;
+		if (json_object_is_type(v, json_type_object)) {
+			struct json_object *s = json_object_new_object();
+
+			for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+				x = NULL;
+				json_object_object_get_ex(v, keys[i], &x);
+				add(s, keys[i], json_object_get(x));
+			}
+			json_object_array_add(a, s);
+		}
+		json_object_put(v);
+	}
+	mdas_ndjson_free(nd);
+	fclose(fp);
+	return a;
+}
+
+static int
+hash_path(const char *path, char hex[MDAS_SHA256_HEX], struct mdas_error *err)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC)) < 0)
+		return mdas_error_errno(err, errno, "%s", path);
+	rc = mdas_sha256_fd(fd, path, hex, NULL, err);
+	close(fd);
+	return rc;
+}
+
+struct json_object *
+mdas_manifest_build(const struct mdas_publish_req *r, const uint64_t *sizes,
+    char (*sha256)[65], int *partial, struct mdas_error *err)
+{
+	struct tally t = { 0, 0, 0, 0, 0, NULL, NULL, NULL };
+	struct json_object *m = NULL, *o, *a, *stages;
+	char iso[MDAS_ISO_MAX], hex[MDAS_SHA256_HEX];
+	int64_t now = mdas_now_ms();
+	size_t i;
+
+	t.with_data = json_object_new_object();
+	t.failed = json_object_new_array();
+	t.failed_set = json_object_new_object();
+	if (t.with_data == NULL || t.failed == NULL || t.failed_set == NULL)
+		goto nomem;
+	if (r->records_path != NULL && read_records(r->records_path, &t, err) != 0)
+		goto fail;
+	if ((stages = read_stages(r->stages_path, err)) == NULL)
+		goto fail;
+	/* A requested symbol that produced neither data nor an error record
+	 * vanished somewhere: that is a failure too, never a success. */
+	for (i = 0; i < r->nsymbols; i++) {
+		const char *s = r->symbols[i];
+
+		if (json_object_object_get_ex(t.failed_set, s, NULL))
+			continue;
+		if (json_object_object_get_ex(t.with_data, s, NULL))
+			continue;
+		json_object_object_add(t.failed_set, s, json_object_new_boolean(1));
+		json_object_array_add(t.failed, failed_entry(s, NULL, NULL, "no records"));
+	}
+	*partial = r->partial || t.error > 0 || json_object_array_length(t.failed) > 0;
+
+	if ((m = json_object_new_object()) == NULL) {
+		json_object_put(stages);
+		goto nomem;
+	}
+	add(m, "run_id", json_object_new_string(r->run_id));
+	add(m, "status", json_object_new_string(*partial ? "partial" : "ok"));
+	mdas_format_iso_ms(r->started_ms, iso);
+	add(m, "started_at", json_object_new_string(iso));
+	mdas_format_iso_ms(now, iso);
+	add(m, "finished_at", json_object_new_string(iso));
+	add(m, "duration_ms", json_object_new_int64(now - r->started_ms));
+	add(m, "mode", r->mode != NULL ? json_object_new_string(r->mode) : NULL);
+	o = json_object_new_object();
+	add(o, "path", r->config_path != NULL ? json_object_new_string(r->config_path) : NULL);
+	if (r->config_path != NULL) {
+		if (hash_path(r->config_path, hex, err) != 0) {
+			json_object_put(o);
+			json_object_put(stages);
+			goto fail;
+		}
+		add(o, "sha256", json_object_new_string(hex));
+	} else
+		add(o, "sha256", NULL);
+	add(m, "config", o);
+	add(m, "export_dir", json_object_new_string(r->export_dir));
+	add(m, "program_version", json_object_new_string(PACKAGE_VERSION));
+	o = json_object_new_object();
+	add(o, "quote", json_object_new_int64(t.quote));
+	add(o, "bar", json_object_new_int64(t.bar));
+	add(o, "dividend", json_object_new_int64(t.dividend));
+	add(o, "split", json_object_new_int64(t.split));
+	add(o, "error", json_object_new_int64(t.error));
+	add(m, "records", o);
+	a = json_object_new_array();
+	for (i = 0; i < r->nfiles; i++) {
+		/* The exporters keep error records apart (PREFIX_RUNID_errors.csv);
+		 * every other file holds the data records. */
+		int64_t n = strstr(r->files[i].name, "_errors.") != NULL ? t.error :
+		    t.quote + t.bar + t.dividend + t.split;
+
+		o = json_object_new_object();
+		add(o, "name", json_object_new_string(r->files[i].name));
+		add(o, "format", json_object_new_string(r->files[i].format));
+		add(o, "size", json_object_new_int64((int64_t)sizes[i]));
+		add(o, "sha256", json_object_new_string(sha256[i]));
+		add(o, "records", json_object_new_int64(n));
+		json_object_array_add(a, o);
+	}
+	add(m, "files", a);
+	o = json_object_new_object();
+	a = json_object_new_array();
+	for (i = 0; i < r->nsymbols; i++)
+		json_object_array_add(a, json_object_new_string(r->symbols[i]));
+	add(o, "requested", a);
+	a = json_object_new_array();
+	for (i = 0; i < r->nsymbols; i++)
+		if (!json_object_object_get_ex(t.failed_set, r->symbols[i], NULL))
+			json_object_array_add(a, json_object_new_string(r->symbols[i]));
+	add(o, "succeeded", a);
+	add(o, "failed", json_object_get(t.failed));
+	add(m, "symbols", o);
+	add(m, "stages", stages);
+	json_object_put(t.with_data);
+	json_object_put(t.failed);
+	json_object_put(t.failed_set);
+	return m;
+nomem:
+	mdas_error_errno(err, ENOMEM, "manifest");
+fail:
+	json_object_put(t.with_data);
+	json_object_put(t.failed);
+	json_object_put(t.failed_set);
+	json_object_put(m);
+	return NULL;
+}
+
+/* ---- Intent records ---- */
+
+static const char *
+to_text(struct json_object *o, int pretty)
+{
+	return json_object_to_json_string_ext(o, (pretty ? JSON_C_TO_STRING_PRETTY :
+	    JSON_C_TO_STRING_PLAIN) | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+struct entry {
+	const char *name;
+	uint64_t size;
+	const char *sha256;
+};
+
+struct intent {
+	struct json_object *root;
+	const char *run_id;
+	const char *staged;       /* relative to the export directory */
+	struct entry *e;
+	size_t n;                 /* the manifest is e[n - 1] */
+};
+
+static void
+intent_free(struct intent *in)
+{
+	json_object_put(in->root);
+	free(in->e);
+	memset(in, 0, sizeof(*in));
+}
+
+/* Reads and checks the intent name in dfd.  Returns 0, or -1 with err. */
+static int
+intent_read(int dfd, const char *dir, const char *name, struct intent *in,
+    struct mdas_error *err)
+{
+	struct json_object *files, *f, *v;
+	char *buf = NULL;
+	size_t len = 0, i;
+	ssize_t k;
+	int fd;
+
+	memset(in, 0, sizeof(*in));
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC)) < 0)
+		return mdas_error_errno(err, errno, "%s/%s", dir, name);
+	if ((buf = malloc(INTENT_MAX + 1)) == NULL) {
+		close(fd);
+		return mdas_error_errno(err, ENOMEM, "%s/%s", dir, name);
+	}
+	while (len < INTENT_MAX && (k = read(fd, buf + len, INTENT_MAX - len)) != 0) {
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		len += (size_t)k;
+	}
+	close(fd);
+	buf[len] = '\0';
+	in->root = json_tokener_parse(buf);
+	free(buf);
+	if (!json_object_is_type(in->root, json_type_object))
+		goto bad;
+	in->run_id = str_of(in->root, "run_id");
+	in->staged = str_of(in->root, "staged_dir");
+	if (in->run_id == NULL || !mdas_runid_valid(in->run_id) || !safe_relpath(in->staged) ||
+	    !json_object_object_get_ex(in->root, "files", &files) ||
+	    !json_object_is_type(files, json_type_array) ||
+	    (in->n = json_object_array_length(files)) == 0 || in->n > 4096)
+		goto bad;
+	if ((in->e = calloc(in->n, sizeof(*in->e))) == NULL)
+		goto bad;
+	for (i = 0; i < in->n; i++) {
+		f = json_object_array_get_idx(files, i);
+		if (!json_object_is_type(f, json_type_object))
+			goto bad;
+		in->e[i].name = str_of(f, "name");
+		in->e[i].sha256 = str_of(f, "sha256");
+		if (!safe_name(in->e[i].name) || in->e[i].sha256 == NULL ||
+		    strlen(in->e[i].sha256) != 64 ||
+		    !json_object_object_get_ex(f, "size", &v) ||
+		    !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+			goto bad;
+		in->e[i].size = (uint64_t)json_object_get_int64(v);
+	}
+	return 0;
+bad:
+	intent_free(in);
+	return mdas_error_set(err, "%s/%s: not a valid intent record", dir, name);
+}
+
+/* 1 when name in dfd holds exactly the recorded content, 0 when it does
+ * not exist or differs, -1 on error. */
+static int
+holds(int dfd, const char *dir, const struct entry *e, struct mdas_error *err)
+{
+	char hex[MDAS_SHA256_HEX];
+	uint64_t size;
+	int rc;
+
+	if (dfd < 0)
+		return 0;
+	rc = hash_at(dfd, dir, e->name, 0, &size, hex, err);
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
+	return size == e->size && strcmp(hex, e->sha256) == 0;
+}
+
+/* Finishes or undoes the publish described by intent name in dfd. */
+static int
+recover_intent(int dfd, const char *dir, const char *name, mdas_publish_note_fn note,
+    void *ctx, struct mdas_error *err)
+{
+	struct intent in;
+	char sdir[4096];
+	size_t i;
+	int sfd, forward = 1, rc = 0;
+
+	if (intent_read(dfd, dir, name, &in, err) != 0)
+		return -1;
+	snprintf(sdir, sizeof(sdir), "%s/%s", dir, in.staged);
+	sfd = openat(dfd, in.staged, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	for (i = 0; i < in.n && forward; i++) {
+		int staged = holds(sfd, sdir, &in.e[i], NULL);
+
+		if (staged != 1 && holds(dfd, dir, &in.e[i], NULL) != 1)
+			forward = 0;
+	}
+	if (forward) {
+		for (i = 0; i < in.n && rc == 0; i++) {
+			if (sfd < 0 || !exists_at(sfd, in.e[i].name))
+				continue;
+			if (exists_at(dfd, in.e[i].name)) {
+				/* Both names: a link() fallback interrupted, same content. */
+				unlinkat(sfd, in.e[i].name, 0);
+				continue;
+			}
+			/* Every data file durable before the manifest appears. */
+			if (i == in.n - 1 && fsync_fd_dir(dfd, dir, err) != 0)
+				rc = -1;
+			else if (move_noreplace(sfd, in.e[i].name, dfd, in.e[i].name) != 0)
+				rc = mdas_error_errno(err, errno, "%s/%s: cannot move into place",
+				    dir, in.e[i].name);
+		}
+		if (rc == 0)
+			notef(note, ctx, "%s: finished the interrupted publish of run %s",
+			    dir, in.run_id);
+	} else {
+		/* The manifest first, so no moment shows it without its files. */
+		for (i = in.n; i-- > 0;)
+			if (holds(dfd, dir, &in.e[i], NULL) == 1 &&
+			    unlinkat(dfd, in.e[i].name, 0) != 0)
+				rc = mdas_error_errno(err, errno, "%s/%s: cannot remove", dir,
+				    in.e[i].name);
+		if (rc == 0)
+			notef(note, ctx, "%s: rolled back the interrupted publish of run %s "
+			    "(its staged files were incomplete)", dir, in.run_id);
+	}
+	if (sfd >= 0)
+		close(sfd);
+	if (rc == 0 && fsync_fd_dir(dfd, dir, err) == 0 && unlinkat(dfd, name, 0) != 0)
+		rc = mdas_error_errno(err, errno, "%s/%s: cannot remove", dir, name);
+	if (rc == 0)
+		rc = fsync_fd_dir(dfd, dir, err);
+	intent_free(&in);
+	return rc;
+}
+
+/* ---- Stale files of dead processes ---- */
+
+/* The PID in "...<tag><digits>.<more>" or -1. */
+static long
+pid_after(const char *name, const char *tag)
+{
+	const char *p = strstr(name, tag);
+	char *end;
+	long pid;
+
+	if (p == NULL)
+		return -1;
+	p += strlen(tag);
+	if (*p < '0' || *p > '9')
+		return -1;
+	errno = 0;
+	pid = strtol(p, &end, 10);
+	if (errno != 0 || *end != '.' || pid <= 0)
+		return -1;
+	return pid;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		return rmdir(path) != 0 && errno != ENOENT;
+	return unlink(path) != 0 && errno != ENOENT;
+}
+
+/* rm -rf of dir/name, never following a symbolic link. */
+static int
+remove_tree(const char *dir, const char *name, struct mdas_error *err)
+{
+	char path[4096];
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return mdas_error_set(err, "%s/%s: path too long", dir, name);
+	if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0)
+		return mdas_error_errno(err, errno, "%s: cannot remove", path);
+	return 0;
+}
+
+/* Our own real directory (not a link, our uid) in dfd. */
+static int
+own_dir(int dfd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_uid == getuid();
+}
+
+/* Removes directories "<prefix>...<tag>PID.*" of dead PIDs in dir. */
+static int
+remove_dead_dirs(const char *dir, const char *prefix, const char *tag, const char *what,
+    mdas_publish_note_fn note, void *ctx, struct mdas_error *err)
+{
+	struct dirent *de;
+	DIR *d;
+	long pid;
+	int n = 0, rc = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : mdas_error_errno(err, errno, "%s", dir);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 ||
+		    (pid = pid_after(de->d_name, tag)) < 0 || mdas_pid_alive(pid) ||
+		    !own_dir(dirfd(d), de->d_name))
+			continue;
+		if (remove_tree(dir, de->d_name, err) != 0) {
+			rc = -1;
+			continue;
+		}
+		notef(note, ctx, "removed the %s of an interrupted run: %s/%s", what, dir,
+		    de->d_name);
+		n++;
+	}
+	closedir(d);
+	return rc < 0 ? -1 : n;
+}
+
+/* Names of the intents in dir (NULL-terminated, caller frees), NULL with
+ * *count -1 on error. */
+static int
+scan(const char *dir, char ***intents, int *workdirs, struct mdas_error *err)
+{
+	struct dirent *de;
+	char **v = NULL;
+	size_t n = 0;
+	DIR *d;
+
+	*intents = NULL;
+	*workdirs = 0;
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : mdas_error_errno(err, errno, "%s", dir);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, WORKDIR_PREFIX, strlen(WORKDIR_PREFIX)) == 0) {
+			long pid = pid_after(de->d_name, ".pid");
+
+			if (pid > 0 && !mdas_pid_alive(pid))
+				(*workdirs)++;
+			continue;
+		}
+		if (strncmp(de->d_name, INTENT_PREFIX, strlen(INTENT_PREFIX)) != 0 ||
+		    !ends_with(de->d_name, INTENT_SUFFIX))
+			continue;
+		char **nv = realloc(v, (n + 2) * sizeof(*v));
+
+		if (nv == NULL || (nv[n] = strdup(de->d_name)) == NULL) {
+			free(nv != NULL ? nv : v);
+			v = NULL;
+			closedir(d);
+			return mdas_error_errno(err, ENOMEM, "%s", dir);
+		}
+		v = nv;
+		v[++n] = NULL;
+	}
+	closedir(d);
+	*intents = v;
+	return (int)n;
+}
+
+static void
+free_names(char **v)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Recovery proper, with the lock held (lock_fd >= 0) or not needed. */
+static int
+recover_locked(const char *dir, int dfd, mdas_publish_note_fn note, void *ctx,
+    struct mdas_error *err)
+{
+	char **names;
+	int workdirs, n, rc = 0, done = 0;
+	size_t i;
+
+	if ((n = scan(dir, &names, &workdirs, err)) < 0)
+		return -1;
+	for (i = 0; names != NULL && names[i] != NULL; i++) {
+		struct mdas_error e;
+
+		if (recover_intent(dfd, dir, names[i], note, ctx, &e) != 0) {
+			if (rc == 0 && err != NULL)
+				*err = e;
+			rc = -1;
+		} else
+			done++;
+	}
+	free_names(names);
+	/* Only now: a staging directory may hold what an intent still needs. */
+	if (rc == 0 && workdirs > 0) {
+		n = remove_dead_dirs(dir, WORKDIR_PREFIX, ".pid", "work directory", note, ctx, err);
+		if (n < 0)
+			rc = -1;
+		else
+			done += n;
+	}
+	return rc < 0 ? -1 : done;
+}
+
+int
+mdas_publish_recover(const char *dir, int flags, mdas_publish_note_fn note, void *ctx,
+    struct mdas_error *err)
+{
+	char lock[4096], **names;
+	int workdirs, n, dfd, lfd, rc, done = 0;
+
+	if ((n = scan(dir, &names, &workdirs, err)) < 0)
+		return -1;
+	free_names(names);
+	rc = 0;
+	if (n > 0 || workdirs > 0) {
+		/* A live publisher holds the lock from before its intent exists
+		 * until after it is gone: with the lock, every intent is dead. */
+		snprintf(lock, sizeof(lock), "%s/" MDAS_PUBLISH_LOCK, dir);
+		if ((lfd = mdas_lock_acquire(lock, 1, err)) < 0)
+			return -1;
+		if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			rc = mdas_error_errno(err, errno, "%s", dir);
+		else {
+			rc = recover_locked(dir, dfd, note, ctx, err);
+			close(dfd);
+		}
+		mdas_lock_release(lfd);
+		if (rc < 0)
+			return -1;
+		done += rc;
+	}
+	if ((n = mdas_remove_stale_temps(dir, NULL)) > 0) {
+		notef(note, ctx, "%s: removed %d stale temporary file%s", dir, n, n == 1 ? "" : "s");
+		done += n;
+	}
+	if (flags & MDAS_RECOVER_SCRATCH) {
+		const char *tmp = getenv("TMPDIR");
+
+		if (tmp == NULL || *tmp == '\0')
+			tmp = "/tmp";
+		n = remove_dead_dirs(tmp, SCRATCH_PREFIX, SCRATCH_PREFIX, "scratch directory",
+		    note, ctx, NULL);
+		if (n > 0)
+			done += n;
+	}
+	return done;
+}
+
+/* ---- Publishing ---- */
+
+/* The staging directory's path relative to the export directory, into
+ * buf; -1 when it is not strictly inside it. */
+static int
+relative_to(const char *export_dir, const char *staged, char *buf, size_t n,
+    struct mdas_error *err)
+{
+	char *e = realpath(export_dir, NULL), *s = realpath(staged, NULL);
+	size_t k;
+	int rc = -1;
+
+	if (e == NULL || s == NULL)
+		mdas_error_errno(err, errno, "%s", e == NULL ? export_dir : staged);
+	else if ((k = strlen(e)) > 0 && strncmp(s, e, k) == 0 &&
+	    (s[k] == '/' || (k == 1 && e[0] == '/')) &&
+	    safe_relpath(s + (k == 1 ? 1 : k + 1)) &&
+	    snprintf(buf, n, "%s", s + (k == 1 ? 1 : k + 1)) < (int)n)
+		rc = 0;
+	else
+		mdas_error_set(err, "%s: the staging directory must be a %s* directory inside %s",
+		    staged, WORKDIR_PREFIX, export_dir);
+	free(e);
+	free(s);
+	return rc;
+}
+
+static int
+write_manifest(const char *staged_dir, const char *name, struct json_object *m,
+    struct mdas_error *err)
+{
+	char path[4096];
+	const char *text = to_text(m, 1);
+	size_t len = strlen(text);
+	struct mdas_atomic *a;
+
+	snprintf(path, sizeof(path), "%s/%s", staged_dir, name);
+	if ((a = mdas_atomic_open(path, err)) == NULL)
+		return -1;
+	if (fwrite(text, 1, len, mdas_atomic_fp(a)) != len || fputc('\n', mdas_atomic_fp(a)) == EOF) {
+		mdas_error_errno(err, errno, "%s: write failed", path);
+		mdas_atomic_abort(a);
+		return -1;
+	}
+	return mdas_atomic_commit(a, 1, err);
+}
+
+static int
+publish_locked(const struct mdas_publish_req *r, int dfd, struct mdas_publish_result *res,
+    mdas_publish_note_fn note, void *ctx, struct mdas_error *err)
+{
+	char rel[1024], mname[512], iname[512], ipath[4096];
+	char (*sha)[65] = NULL;
+	uint64_t *sizes = NULL;
+	struct json_object *m = NULL, *intent = NULL, *files, *f;
+	size_t i, moved = 0;
+	int sfd = -1, rc = -1, intent_written = 0, partial = 0, k;
+	const char *text;
+
+	if (relative_to(r->export_dir, r->staged_dir, rel, sizeof(rel), err) != 0)
+		return -1;
+	if ((sfd = open(r->staged_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return mdas_error_errno(err, errno, "%s", r->staged_dir);
+	snprintf(mname, sizeof(mname), "%s_%s.manifest.json", r->prefix, r->run_id);
+	snprintf(iname, sizeof(iname), INTENT_PREFIX "%s" INTENT_SUFFIX, r->run_id);
+	snprintf(ipath, sizeof(ipath), "%s/%s", r->export_dir, iname);
+	snprintf(res->manifest_path, sizeof(res->manifest_path), "%s/%s", r->export_dir, mname);
+	if (!safe_name(mname)) {
+		mdas_error_set(err, "%s: not a usable manifest name", mname);
+		goto out;
+	}
+	sizes = calloc(r->nfiles + 1, sizeof(*sizes));
+	sha = calloc(r->nfiles + 1, sizeof(*sha));
+	if (sizes == NULL || sha == NULL) {
+		mdas_error_errno(err, ENOMEM, "%s", r->export_dir);
+		goto out;
+	}
+	for (i = 0; i < r->nfiles; i++) {
+		const char *name = r->files[i].name;
+		size_t j;
+
+		if (!safe_name(name) || strcmp(name, mname) == 0) {
+			mdas_error_set(err, "%s: not a usable export file name", name);
+			goto out;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(r->files[j].name, name) == 0) {
+				mdas_error_set(err, "%s: named twice", name);
+				goto out;
+			}
+		if ((k = hash_at(sfd, r->staged_dir, name, 1, &sizes[i], sha[i], err)) != 0) {
+			if (k > 0)
+				mdas_error_set(err, "%s/%s: no such staged file", r->staged_dir, name);
+			goto out;
+		}
+		if (exists_at(dfd, name)) {
+			mdas_error_set(err, "%s/%s: exists; will not overwrite", r->export_dir, name);
+			goto out;
+		}
+	}
+	if (exists_at(dfd, mname)) {
+		mdas_error_set(err, "%s: exists; will not overwrite", res->manifest_path);
+		goto out;
+	}
+	if ((m = mdas_manifest_build(r, sizes, sha, &partial, err)) == NULL)
+		goto out;
+	if (write_manifest(r->staged_dir, mname, m, err) != 0)
+		goto out;
+	if ((k = hash_at(sfd, r->staged_dir, mname, 1, &sizes[r->nfiles], sha[r->nfiles],
+	    err)) != 0) {
+		if (k > 0)
+			mdas_error_set(err, "%s/%s: vanished", r->staged_dir, mname);
+		goto out;
+	}
+
+	/* The intent: everything recovery needs to finish or undo this. */
+	intent = json_object_new_object();
+	add(intent, "mdas_publish_intent", json_object_new_int(1));
+	add(intent, "run_id", json_object_new_string(r->run_id));
+	add(intent, "staged_dir", json_object_new_string(rel));
+	files = json_object_new_array();
+	for (i = 0; i <= r->nfiles; i++) {
+		f = json_object_new_object();
+		add(f, "name", json_object_new_string(i < r->nfiles ? r->files[i].name : mname));
+		add(f, "size", json_object_new_int64((int64_t)sizes[i]));
+		add(f, "sha256", json_object_new_string(sha[i]));
+		json_object_array_add(files, f);
+	}
+	add(intent, "files", files);
+	text = to_text(intent, 0);
+	if (mdas_write_file_atomic(ipath, text, strlen(text), err) != 0)
+		goto out;
+	intent_written = 1;
+	pause_ms(r->pause_ms);
+
+	for (i = 0; i < r->nfiles; i++) {
+		if (move_noreplace(sfd, r->files[i].name, dfd, r->files[i].name) != 0) {
+			mdas_error_errno(err, errno, "%s/%s: cannot move into place",
+			    r->export_dir, r->files[i].name);
+			goto out;
+		}
+		moved++;
+		pause_ms(r->pause_ms);
+	}
+	if (fsync_fd_dir(dfd, r->export_dir, err) != 0)
+		goto out;
+	if (move_noreplace(sfd, mname, dfd, mname) != 0) {
+		mdas_error_errno(err, errno, "%s: cannot move into place", res->manifest_path);
+		goto out;
+	}
+	/* Committed: from here on the run is published, whatever fails. */
+	rc = 0;
+	res->partial = partial;
+	if (fsync_fd_dir(dfd, r->export_dir, err) != 0)
+		notef(note, ctx, "%s", err->msg);
+	pause_ms(r->pause_ms);
+	if (unlinkat(dfd, iname, 0) != 0 || fsync_fd_dir(dfd, r->export_dir, NULL) != 0)
+		notef(note, ctx, "%s: cannot remove the intent record (the next start will): %s",
+		    ipath, strerror(errno));
+	intent_written = 0;
+out:
+	if (rc != 0) {
+		/* Undo in reverse: nothing of this run under a final name. */
+		while (moved-- > 0)
+			if (renameat(dfd, r->files[moved].name, sfd, r->files[moved].name) != 0)
+				unlinkat(dfd, r->files[moved].name, 0);
+		if (intent_written) {
+			fsync_fd_dir(dfd, r->export_dir, NULL);
+			unlinkat(dfd, iname, 0);
+			fsync_fd_dir(dfd, r->export_dir, NULL);
+		}
+	}
+	json_object_put(m);
+	json_object_put(intent);
+	free(sizes);
+	free(sha);
+	if (sfd >= 0)
+		close(sfd);
+	return rc;
+}
+
+int
+mdas_publish_run(const struct mdas_publish_req *r, struct mdas_publish_result *res,
+    mdas_publish_note_fn note, void *ctx, struct mdas_error *err)
+{
+	char lock[4096];
+	int lfd, dfd, rc;
+
+	memset(res, 0, sizeof(*res));
+	if (!mdas_runid_valid(r->run_id))
+		return mdas_error_set(err, "invalid run ID '%s'", r->run_id);
+	snprintf(lock, sizeof(lock), "%s/" MDAS_PUBLISH_LOCK, r->export_dir);
+	if ((lfd = mdas_lock_acquire(lock, 1, err)) < 0)
+		return -1;
+	if ((dfd = open(r->export_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		rc = mdas_error_errno(err, errno, "%s", r->export_dir);
+	} else {
+		struct mdas_error e;
+
+		if (recover_locked(r->export_dir, dfd, note, ctx, &e) < 0)
+			notef(note, ctx, "%s", e.msg);
+		rc = publish_locked(r, dfd, res, note, ctx, err);
+		close(dfd);
+	}
+	mdas_lock_release(lfd);
+	return rc;
+}
