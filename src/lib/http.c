@@ -582,6 +582,12 @@ classify(struct req *r, CURLcode res, const char **code, int *retryable)
 		*code = "bad_http";
 		snprintf(t, n, "too many redirects");
 		return;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		/* Every URL built here is http or https: only a redirect can
+		 * lead elsewhere (CURLOPT_REDIR_PROTOCOLS_STR refuses it). */
+		*code = "transport";
+		snprintf(t, n, "redirect to a protocol other than http or https");
+		return;
 	case CURLE_PEER_FAILED_VERIFICATION:
 		*code = "tls";
 		snprintf(t, n, "TLS certificate verification failed");
