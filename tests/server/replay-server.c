@@ -50,7 +50,7 @@ struct conn {
 	size_t in_len, in_cap;
 	size_t body_left;            /* request body bytes still to discard */
 	char *out;
-	size_t out_len, out_off;
+	size_t out_len, out_off, out_cap;
 	int64_t due_ms;              /* CONN_WAITING: when to answer;
 	                                CONN_LINGERING: when to give up */
 	const struct replay_response *resp;
@@ -152,10 +152,16 @@ out_append(struct conn *c, const char *data, size_t len)
 	char *nbuf;
 	size_t ncap;
 
-	ncap = c->out_len + len + 1;
-	if ((nbuf = realloc(c->out, ncap)) == NULL)
-		return -1;
-	c->out = nbuf;
+	/* Doubling: a chunked body is appended a chunk at a time. */
+	if (c->out_len + len + 1 > c->out_cap) {
+		ncap = c->out_cap ? c->out_cap : 4096;
+		while (ncap < c->out_len + len + 1)
+			ncap *= 2;
+		if ((nbuf = realloc(c->out, ncap)) == NULL)
+			return -1;
+		c->out = nbuf;
+		c->out_cap = ncap;
+	}
 	memcpy(c->out + c->out_len, data, len);
 	c->out_len += len;
 	return 0;
