@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "fetch.h"
+#include "fetchbody.h"
 #include "log.h"
 #include "settings.h"
 #include "symbol.h"
@@ -68,9 +69,15 @@ static void
 on_failure(void *ctx, const char *source, const char *symbol, long http_status,
     const char *code, const char *message)
 {
-	char detail[96] = "";
+	char detail[96] = "", name[300], text[1100];
 
 	clear_progress(ctx);
+	/* Both can carry outside bytes (a symbol as typed, an upstream's
+	 * message): one line each, whatever they hold. */
+	mdas_symbol_quote(symbol, name, sizeof(name));
+	mdas_body_clean_text(message, strlen(message), 1000, text, sizeof(text));
+	message = text;
+	symbol = name;
 	/* The status and code go in parentheses unless the message has them. */
 	if (http_status > 0 && strncmp(message, "HTTP ", 5) != 0 && code != NULL)
 		snprintf(detail, sizeof(detail), " (HTTP %ld, code %s)", http_status, code);
@@ -115,6 +122,12 @@ read_symbols(char ***list, size_t *n)
 		lineno++;
 		if (len > LINE_MAX_BYTES) {
 			mdas_errorx("<stdin>:%lu: line longer than %d bytes", lineno, LINE_MAX_BYTES);
+			free(line);
+			return -1;
+		}
+		if (memchr(line, '\0', (size_t)len) != NULL) {
+			/* A symbol with a NUL cannot be passed on as typed. */
+			mdas_errorx("<stdin>:%lu: NUL byte in a symbol line", lineno);
 			free(line);
 			return -1;
 		}

@@ -7,22 +7,23 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 
 #include "binance.h"
 #include "fetch.h"
+#include "fetchbody.h"
 #include "jsonw.h"
 #include "timeutil.h"
 #include "yahoo.h"
 
-#define KLINES_MAX_PAGES 10000   /* 10 million rows: far past any real range */
+#define SPEC_MAX 1024               /* bytes of a bad spec kept for its record */
 
 enum job_type { J_COOKIE, J_CRUMB, J_YQUOTE, J_YCHART, J_BTICKER, J_BKLINES };
 enum { CRUMB_NONE, CRUMB_FETCHING, CRUMB_OK, CRUMB_FAILED };
 
 struct sym {
-	char name[128];            /* the symbol; for a bad spec, the spec */
+	char name[MDAS_SYMBOL_MAX + 1];   /* the symbol */
+	char *spec;                /* a bad spec as typed (cut at SPEC_MAX), else NULL */
 	enum mdas_source src;
 	int done;                  /* its line is written; -1: bad spec */
 	char *bad;                 /* why the spec was rejected */
@@ -39,9 +40,9 @@ struct job {
 	int as_quote;              /* J_YCHART: a quote fallback */
 	char *note;
 	/* J_BKLINES: pages merged so far */
-	struct json_object *rows;
+	struct mdas_klines *km;
 	const char *binterval;
-	int pages, attempts;
+	int attempts;
 	int64_t end_ms;
 	double elapsed_ms;
 	char *first_url;
@@ -191,14 +192,19 @@ emit_error(struct fetch *f, size_t i, long status, const char *code,
 {
 	struct mdas_jsonw *w = f->w;
 	struct sym *s = &f->syms[i];
+	char spec[3 * SPEC_MAX + 1];
 
 	if (s->done)
 		return;
+	/* Bytes of a bad spec that are not UTF-8 are replaced, so the
+	 * record stays valid JSON text. */
+	if (s->spec != NULL)
+		mdas_body_utf8_copy(s->spec, strlen(s->spec), spec, sizeof(spec));
 	mdas_jsonw_begin_object(w);
 	mdas_jsonw_key(w, "type"); mdas_jsonw_string(w, "error");
 	mdas_jsonw_key(w, "stage"); mdas_jsonw_string(w, "fetch");
 	mdas_jsonw_key(w, "source"); mdas_jsonw_string(w, mdas_source_name(s->src));
-	mdas_jsonw_key(w, "symbol"); mdas_jsonw_string(w, s->name);
+	mdas_jsonw_key(w, "symbol"); mdas_jsonw_string(w, s->spec != NULL ? spec : s->name);
 	mdas_jsonw_key(w, "http_status");
 	if (status > 0)
 		mdas_jsonw_int(w, status);
@@ -212,26 +218,45 @@ emit_error(struct fetch *f, size_t i, long status, const char *code,
 	mdas_jsonw_end_object(w);
 	write_line(f, i, 1);
 	if (f->hooks != NULL && f->hooks->on_failure != NULL)
-		f->hooks->on_failure(f->hooks->ctx, mdas_source_name(s->src), s->name,
-		    status, code, message);
+		f->hooks->on_failure(f->hooks->ctx, mdas_source_name(s->src),
+		    s->spec != NULL ? s->spec : s->name, status, code, message);
 }
 
-/* One symbol's share of a batched quote answer: its object, or an error
- * when the answer left it out (how both sources say "unknown symbol"). */
-static void
-emit_batched(struct fetch *f, size_t i, const struct mdas_http_response *r,
-    const char *endpoint, const char *url, struct json_object *obj)
-{
-	char msg[100];
+/* Where fetchbody.c's outcomes for one answer go: envelopes and error
+ * records of the job's symbols, with the response's status and counts. */
+struct answer {
+	struct fetch *f;
+	const struct job *j;
+	const struct mdas_http_response *r;
+	const char *endpoint, *kind, *url, *note;
+};
 
-	if (obj != NULL) {
-		emit_raw(f, i, endpoint, "quote", url, r->status, r->fetched_at_ms,
-		    r->elapsed_ms, r->attempts, NULL, obj);
-		return;
-	}
-	snprintf(msg, sizeof(msg), "no such symbol (missing from the %s response)",
-	    strcmp(endpoint, "quote") == 0 ? "quote" : "ticker");
-	emit_error(f, i, r->status, "Not Found", msg, 0, r->attempts, r->fetched_at_ms);
+static void
+answer_data(void *ctx, size_t k, struct json_object *payload)
+{
+	const struct answer *a = ctx;
+
+	emit_raw(a->f, a->j->idx[k], a->endpoint, a->kind, a->url, a->r->status,
+	    a->r->fetched_at_ms, a->r->elapsed_ms, a->r->attempts, a->note, payload);
+}
+
+static void
+answer_error(void *ctx, size_t k, const char *code, const char *message)
+{
+	const struct answer *a = ctx;
+
+	emit_error(a->f, a->j->idx[k], a->r->status, code, message, a->r->retryable,
+	    a->r->attempts, a->r->fetched_at_ms);
+}
+
+/* The symbols of j, for the body functions. */
+static void
+job_names(const struct fetch *f, const struct job *j, const char **names)
+{
+	size_t k;
+
+	for (k = 0; k < j->n; k++)
+		names[k] = f->syms[j->idx[k]].name;
 }
 
 static void
@@ -258,7 +283,7 @@ job_free(struct job *j)
 	free(j->idx);
 	free(j->note);
 	free(j->first_url);
-	json_object_put(j->rows);
+	mdas_klines_free(j->km);
 	free(j);
 }
 
@@ -299,129 +324,12 @@ submit(struct fetch *f, struct job *j, char *url, int flags)
 	free(url);
 }
 
-/* Stable words for transport failures: curl's own texts carry timings
- * and byte counts that differ from run to run.  Failures to reach a host
- * name it, since the fix is in that host's base_url setting. */
-static const char *
-transport_text(const struct mdas_http_response *r, const char **code,
-    char *buf, size_t n)
-{
-	const char *host = r->url != NULL ? strstr(r->url, "://") : NULL;
-	int hostlen = 0;
-
-	if (host != NULL) {
-		host += 3;
-		hostlen = (int)strcspn(host, "/?#");
-	}
-	if (r->too_large) {
-		*code = "too_large";
-		return "response larger than http.max_response_bytes";
-	}
-	switch (r->curl_code) {
-	case CURLE_OPERATION_TIMEDOUT: *code = "timeout"; return "timed out";
-	case CURLE_COULDNT_CONNECT:
-		*code = "connect";
-		snprintf(buf, n, "cannot connect to %.*s", hostlen, host != NULL ? host : "");
-		return buf;
-	case CURLE_COULDNT_RESOLVE_HOST:
-		*code = "dns";
-		snprintf(buf, n, "cannot resolve the host name %.*s", hostlen,
-		    host != NULL ? host : "");
-		return buf;
-	case CURLE_PARTIAL_FILE:
-		*code = "truncated";
-		return "truncated response (connection closed early)";
-	case CURLE_GOT_NOTHING:
-		*code = "reset";
-		return "connection closed without a response";
-	case CURLE_SEND_ERROR: case CURLE_RECV_ERROR:
-		*code = "reset";
-		return "connection reset";
-	case CURLE_PEER_FAILED_VERIFICATION:
-		*code = "tls";
-		return "TLS certificate verification failed";
-	default:
-		*code = "transport";
-		return r->error;
-	}
-}
-
-/* Parses a body that should be JSON.  On failure returns NULL and says
- * what came instead, without quoting anything that could be long. */
-static struct json_object *
-parse_body(const struct mdas_http_response *r, char *why, size_t n)
-{
-	struct json_tokener *tok;
-	struct json_object *obj;
-	enum json_tokener_error e;
-	size_t i = 0, used;
-
-	while (i < r->len && strchr(" \t\r\n", r->body[i]) != NULL)
-		i++;
-	if (i == r->len) {
-		snprintf(why, n, "empty body instead of JSON");
-		return NULL;
-	}
-	if (r->body[i] == '<') {
-		snprintf(why, n, "HTML instead of JSON");
-		return NULL;
-	}
-	if (r->body[i] != '{' && r->body[i] != '[') {
-		size_t l = strcspn(r->body + i, "\r\n");
-
-		snprintf(why, n, "text instead of JSON: \"%.*s%s\"",
-		    (int)(l > 60 ? 60 : l), r->body + i, l > 60 ? "..." : "");
-		for (char *p = why; *p != '\0'; p++)
-			if ((unsigned char)*p < ' ' || (unsigned char)*p == 0x7f)
-				*p = '?';
-		return NULL;
-	}
-	if ((tok = json_tokener_new()) == NULL) {
-		snprintf(why, n, "out of memory");
-		return NULL;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	obj = json_tokener_parse_ex(tok, r->body, (int)r->len);
-	e = json_tokener_get_error(tok);
-	used = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (e == json_tokener_continue) {
-		snprintf(why, n, "truncated JSON");
-		return NULL;
-	}
-	if (obj == NULL || e != json_tokener_success) {
-		json_object_put(obj);
-		snprintf(why, n, "malformed JSON (%s)", json_tokener_error_desc(e));
-		return NULL;
-	}
-	for (i = used; i < r->len; i++)
-		if (strchr(" \t\r\n", r->body[i]) == NULL) {
-			json_object_put(obj);
-			snprintf(why, n, "malformed JSON (text after the value)");
-			return NULL;
-		}
-	return obj;
-}
-
-/* "HTTP 503" plus a hint of what the body was. */
+/* A transport failure: the same error record for every symbol of j. */
 static void
-status_text(const struct mdas_http_response *r, char *buf, size_t n)
+fail_transport(struct fetch *f, const struct job *j, const struct mdas_http_response *r,
+    int attempts)
 {
-	char why[160];
-	struct json_object *obj;
-
-	if (r->len == 0)
-		snprintf(buf, n, "HTTP %ld", r->status);
-	else if ((obj = parse_body(r, why, sizeof(why))) != NULL) {
-		json_object_put(obj);
-		snprintf(buf, n, "HTTP %ld", r->status);
-	} else if (strncmp(why, "text instead of JSON: \"", 23) == 0) {
-		/* A plain-text body is the message: "HTTP 429: Too Many Requests". */
-		size_t l = strlen(why + 23);
-
-		snprintf(buf, n, "HTTP %ld: %.*s", r->status, (int)(l > 0 ? l - 1 : 0), why + 23);
-	} else
-		snprintf(buf, n, "HTTP %ld: %s", r->status, why);
+	fail_all(f, j, r->status, r->code, r->error, r->retryable, attempts, r->fetched_at_ms);
 }
 
 /* ---- Yahoo ---------------------------------------------------------- */
@@ -507,18 +415,16 @@ yahoo_release_waiting(struct fetch *f)
 static void
 yahoo_crumb_done(struct fetch *f, const struct mdas_http_response *r)
 {
-	char tbuf[300];
-	const char *why, *code;
+	const char *why;
+	char st[MDAS_BODY_MSG_MAX];
 
-	if (r->curl_code != 0) {
-		why = transport_text(r, &code, tbuf, sizeof(tbuf));
-		snprintf(f->crumb_why, sizeof(f->crumb_why), "crumb flow failed (getcrumb: %s)", why);
+	if (r->failed) {
+		snprintf(f->crumb_why, sizeof(f->crumb_why), "crumb flow failed (getcrumb: %s)",
+		    r->error);
 		f->crumb_state = CRUMB_FAILED;
 	} else if (mdas_yahoo_crumb_check(r->status, r->body, r->len, f->crumb, &why) < 0) {
-		char st[200];
-
 		if (r->status != 200)
-			status_text(r, st, sizeof(st));
+			mdas_body_status_text(r->status, r->body, r->len, st, sizeof(st));
 		snprintf(f->crumb_why, sizeof(f->crumb_why), "crumb flow failed (getcrumb: %s)",
 		    r->status != 200 ? st : why);
 		f->crumb_state = CRUMB_FAILED;
@@ -532,13 +438,13 @@ yahoo_crumb_done(struct fetch *f, const struct mdas_http_response *r)
 static void
 yahoo_quote_done(struct fetch *f, struct job *j, const struct mdas_http_response *r)
 {
-	char tbuf[300];
-	struct json_object *body, *results, *q;
-	const char *code, *desc;
-	char why[300];
-	size_t k;
+	const char *names[MDAS_YAHOO_QUOTE_BATCH];
+	char why[MDAS_BODY_MSG_MAX], desc[MDAS_BODY_MSG_MAX], url[4096];
+	struct mdas_body_sink sink;
+	struct answer a;
+	const char *c;
 
-	if (r->status == 401) {
+	if (r->status == 401 && !r->failed) {
 		if (f->crumb_state == CRUMB_FETCHING) {
 			j->next = f->waiting;
 			f->waiting = j;
@@ -557,52 +463,26 @@ yahoo_quote_done(struct fetch *f, struct job *j, const struct mdas_http_response
 			yahoo_start_crumb(f);
 			return;
 		}
-		body = parse_body(r, why, sizeof(why));
-		if (body != NULL && mdas_yahoo_error(body, "finance", &code, &desc) && desc != NULL)
+		if (mdas_body_yahoo_error_text(r->body, r->len, "finance", desc, sizeof(desc)))
 			snprintf(why, sizeof(why), "quote endpoint refused the crumb after a refresh (HTTP 401: %s)", desc);
 		else
 			snprintf(why, sizeof(why), "quote endpoint refused the crumb after a refresh (HTTP 401)");
-		json_object_put(body);
 		yahoo_fallback(f, j, why);
 		return;
 	}
-	if (r->curl_code != 0) {
-		desc = transport_text(r, &code, tbuf, sizeof(tbuf));
-		fail_all(f, j, r->status, code, desc, r->retryable, r->attempts, r->fetched_at_ms);
+	if (r->failed) {
+		fail_transport(f, j, r, r->attempts);
 		goto done;
 	}
-	if ((body = parse_body(r, why, sizeof(why))) == NULL) {
-		if (r->status != 200)
-			status_text(r, why, sizeof(why));
-		fail_all(f, j, r->status, r->status != 200 ? NULL : "bad_response", why,
-		    r->retryable, r->attempts, r->fetched_at_ms);
-		goto done;
-	}
-	if (mdas_yahoo_error(body, "finance", &code, &desc)) {
-		fail_all(f, j, r->status, code, desc != NULL ? desc : "error without a description",
-		    r->retryable, r->attempts, r->fetched_at_ms);
-	} else if (r->status != 200) {
-		status_text(r, why, sizeof(why));
-		fail_all(f, j, r->status, NULL, why, r->retryable, r->attempts, r->fetched_at_ms);
-	} else if ((results = mdas_yahoo_quote_results(body)) == NULL) {
-		fail_all(f, j, r->status, "bad_response", "JSON without quoteResponse.result",
-		    0, r->attempts, r->fetched_at_ms);
-	} else {
-		/* The crumb is a session secret: the envelope's URL (which
-		 * travels on into data files) gets a placeholder instead. */
-		char url[4096];
-		const char *c = strstr(r->url, "&crumb=");
-
-		snprintf(url, sizeof(url), "%.*s%s", c != NULL ? (int)(c - r->url) : (int)strlen(r->url),
-		    r->url, c != NULL ? "&crumb=REDACTED" : "");
-		for (k = 0; k < j->n; k++) {
-			size_t i = j->idx[k];
-
-			q = mdas_yahoo_find_quote(results, f->syms[i].name);
-			emit_batched(f, i, r, "quote", url, q);
-		}
-	}
-	json_object_put(body);
+	/* The crumb is a session secret: the envelope's URL (which travels
+	 * on into data files) gets a placeholder instead. */
+	c = strstr(r->url, "&crumb=");
+	snprintf(url, sizeof(url), "%.*s%s", c != NULL ? (int)(c - r->url) : (int)strlen(r->url),
+	    r->url, c != NULL ? "&crumb=REDACTED" : "");
+	a = (struct answer){ f, j, r, "quote", "quote", url, NULL };
+	sink = (struct mdas_body_sink){ answer_data, answer_error, &a };
+	job_names(f, j, names);
+	mdas_body_yahoo_quotes(r->status, r->body, r->len, names, j->n, &sink);
 done:
 	job_free(j);
 }
@@ -610,36 +490,16 @@ done:
 static void
 yahoo_chart_done(struct fetch *f, struct job *j, const struct mdas_http_response *r)
 {
-	char tbuf[300];
-	struct json_object *body;
-	const char *code, *desc;
-	char why[300];
-	size_t i = j->idx[0];
+	struct mdas_body_sink sink;
+	struct answer a;
 
-	if (r->curl_code != 0) {
-		desc = transport_text(r, &code, tbuf, sizeof(tbuf));
-		emit_error(f, i, r->status, code, desc, r->retryable, r->attempts, r->fetched_at_ms);
-	} else if ((body = parse_body(r, why, sizeof(why))) == NULL) {
-		if (r->status != 200)
-			status_text(r, why, sizeof(why));
-		emit_error(f, i, r->status, r->status != 200 ? NULL : "bad_response", why,
-		    r->retryable, r->attempts, r->fetched_at_ms);
-	} else {
-		if (mdas_yahoo_error(body, "chart", &code, &desc))
-			emit_error(f, i, r->status, code,
-			    desc != NULL ? desc : "error without a description",
-			    r->retryable, r->attempts, r->fetched_at_ms);
-		else if (r->status != 200) {
-			status_text(r, why, sizeof(why));
-			emit_error(f, i, r->status, NULL, why, r->retryable, r->attempts,
-			    r->fetched_at_ms);
-		} else if (mdas_yahoo_chart_result(body) == NULL)
-			emit_error(f, i, r->status, "bad_response", "JSON without chart.result",
-			    0, r->attempts, r->fetched_at_ms);
-		else
-			emit_raw(f, i, "chart", j->as_quote ? "quote" : "history", r->url,
-			    r->status, r->fetched_at_ms, r->elapsed_ms, r->attempts, j->note, body);
-		json_object_put(body);
+	if (r->failed)
+		fail_transport(f, j, r, r->attempts);
+	else {
+		a = (struct answer){ f, j, r, "chart", j->as_quote ? "quote" : "history",
+		    r->url, j->note };
+		sink = (struct mdas_body_sink){ answer_data, answer_error, &a };
+		mdas_body_yahoo_chart(r->status, r->body, r->len, &sink);
 	}
 	job_free(j);
 }
@@ -647,98 +507,44 @@ yahoo_chart_done(struct fetch *f, struct job *j, const struct mdas_http_response
 /* ---- Binance -------------------------------------------------------- */
 
 static void
-binance_fail(struct fetch *f, struct job *j, const struct mdas_http_response *r,
-    struct json_object *body, const char *why)
-{
-	const char *msg = NULL, *hs, *he;
-	char text[600], code[32];
-	int64_t c = 0;
-	int have = body != NULL && mdas_binance_error(body, &c, &msg);
-
-	if (have)
-		snprintf(code, sizeof(code), "%lld", (long long)c);
-	if (r->status == 451) {
-		/* Final: no retry helps; only another host does. */
-		hs = strstr(r->url, "://");
-		hs = hs != NULL ? hs + 3 : r->url;
-		he = hs + strcspn(hs, "/?#");
-		snprintf(text, sizeof(text),
-		    "HTTP 451: %.*s refuses this location (%s); set data_sources.binance.base_url "
-		    "(or MDAS_BINANCE_BASE_URL) to a Binance host that serves your location",
-		    (int)(he - hs), hs, have ? msg : "restricted location");
-		fail_all(f, j, r->status, have ? code : NULL, text, 0, r->attempts, r->fetched_at_ms);
-		return;
-	}
-	if (have) {
-		fail_all(f, j, r->status, code, msg, r->retryable, r->attempts, r->fetched_at_ms);
-		return;
-	}
-	if (r->status != 200) {
-		status_text(r, text, sizeof(text));
-		fail_all(f, j, r->status, NULL, text, r->retryable, r->attempts, r->fetched_at_ms);
-		return;
-	}
-	fail_all(f, j, r->status, "bad_response", why, 0, r->attempts, r->fetched_at_ms);
-}
-
-static void
 binance_ticker(struct fetch *f, const size_t *idx, size_t n)
 {
 	const char *names[MDAS_BINANCE_TICKER_BATCH];
 	struct job *j = job_new(f, J_BTICKER, idx, n);
-	size_t k;
 
 	if (j == NULL)
 		return;
-	for (k = 0; k < n; k++)
-		names[k] = f->syms[idx[k]].name;
+	job_names(f, j, names);
 	submit(f, j, mdas_binance_ticker_url(f->o->binance_base, names, n), 0);
 }
 
 static void
 binance_ticker_done(struct fetch *f, struct job *j, const struct mdas_http_response *r)
 {
-	char tbuf[300];
-	struct json_object *body, *o;
-	const char *code, *msg;
-	char why[300];
+	const char *names[MDAS_BINANCE_TICKER_BATCH];
+	char msg[MDAS_BODY_MSG_MAX];
+	struct mdas_body_sink sink;
+	struct answer a;
 	int64_t c;
 	size_t k;
 
-	if (r->curl_code != 0) {
-		msg = transport_text(r, &code, tbuf, sizeof(tbuf));
-		fail_all(f, j, r->status, code, msg, r->retryable, r->attempts, r->fetched_at_ms);
+	if (r->failed) {
+		fail_transport(f, j, r, r->attempts);
 		goto done;
 	}
-	body = parse_body(r, why, sizeof(why));
-	if (r->status == 400 && j->n > 1 && body != NULL && mdas_binance_error(body, &c, &msg) &&
+	if (r->status == 400 && j->n > 1 &&
+	    mdas_body_binance_error(r->body, r->len, &c, msg, sizeof(msg)) &&
 	    c == MDAS_BINANCE_INVALID_SYMBOL) {
 		/* One bad symbol fails the whole batch: ask for each alone so
 		 * the good ones still arrive and the bad one is named. */
 		for (k = 0; k < j->n; k++)
 			binance_ticker(f, &j->idx[k], 1);
-		json_object_put(body);
 		goto done;
 	}
-	if (r->status != 200 || body == NULL || !(json_object_is_type(body, json_type_array) ||
-	    json_object_is_type(body, json_type_object)) ||
-	    (json_object_is_type(body, json_type_object) && mdas_binance_error(body, &c, &msg))) {
-		binance_fail(f, j, r, body, body == NULL ? why : "unexpected JSON");
-		json_object_put(body);
-		goto done;
-	}
-	for (k = 0; k < j->n; k++) {
-		size_t i = j->idx[k];
-		struct json_object *s;
-
-		if (json_object_is_type(body, json_type_array))
-			o = mdas_binance_find_symbol(body, f->syms[i].name);
-		else
-			o = j->n == 1 && json_object_object_get_ex(body, "symbol", &s) &&
-			    strcmp(json_object_get_string(s), f->syms[i].name) == 0 ? body : NULL;
-		emit_batched(f, i, r, "ticker24hr", r->url, o);
-	}
-	json_object_put(body);
+	a = (struct answer){ f, j, r, "ticker24hr", "quote", r->url, NULL };
+	sink = (struct mdas_body_sink){ answer_data, answer_error, &a };
+	job_names(f, j, names);
+	mdas_body_binance_tickers(r->status, r->body, r->len, r->url, names, j->n, &sink);
 done:
 	job_free(j);
 }
@@ -767,11 +573,6 @@ binance_klines(struct fetch *f, size_t i, const char *binterval)
 
 	if (j == NULL)
 		return;
-	if ((j->rows = json_object_new_array()) == NULL) {
-		set_fatal(f, ENOMEM, "fetch");
-		job_free(j);
-		return;
-	}
 	j->binterval = binterval;
 	if (o->range != NULL) {
 		j->end_ms = now;
@@ -789,55 +590,49 @@ binance_klines(struct fetch *f, size_t i, const char *binterval)
 		start = o->start_ms;
 		j->end_ms = o->end_ms - 1;
 	}
+	if ((j->km = mdas_klines_new(j->end_ms, MDAS_BINANCE_KLINES_LIMIT)) == NULL) {
+		set_fatal(f, ENOMEM, "fetch");
+		job_free(j);
+		return;
+	}
 	binance_klines_page(f, j, start);
 }
 
 static void
 binance_klines_done(struct fetch *f, struct job *j, const struct mdas_http_response *r)
 {
-	char tbuf[300];
-	struct json_object *body, *last, *t;
-	const char *code, *msg;
-	char why[300], note[64];
-	size_t k, n;
-	int64_t next;
+	char msg[MDAS_BODY_MSG_MAX], note[64];
+	const char *code;
+	int64_t next = 0;
+	int pages;
 
 	j->attempts += r->attempts;
 	j->elapsed_ms += r->elapsed_ms;
-	if (r->curl_code != 0) {
-		msg = transport_text(r, &code, tbuf, sizeof(tbuf));
+	if (r->failed) {
+		fail_transport(f, j, r, j->attempts);
+		goto done;
+	}
+	switch (mdas_klines_add(j->km, r->status, r->body, r->len, r->url, &next, &code,
+	    msg, sizeof(msg))) {
+	case MDAS_KLINES_NOMEM:
+		set_fatal(f, ENOMEM, "fetch");
+		break;
+	case MDAS_KLINES_FAILED:
 		fail_all(f, j, r->status, code, msg, r->retryable, j->attempts, r->fetched_at_ms);
-		goto done;
-	}
-	body = parse_body(r, why, sizeof(why));
-	if (r->status != 200 || body == NULL || !json_object_is_type(body, json_type_array)) {
-		binance_fail(f, j, r, body, body == NULL ? why : "unexpected JSON");
-		json_object_put(body);
-		goto done;
-	}
-	n = json_object_array_length(body);
-	for (k = 0; k < n; k++)
-		if (json_object_array_add(j->rows, json_object_get(json_object_array_get_idx(body, k))) < 0) {
-			set_fatal(f, ENOMEM, "fetch");
-			json_object_put(body);
-			goto done;
-		}
-	j->pages++;
-	last = n > 0 ? json_object_array_get_idx(body, n - 1) : NULL;
-	t = last != NULL ? json_object_array_get_idx(last, 0) : NULL;
-	next = t != NULL && json_object_is_type(t, json_type_int) ? json_object_get_int64(t) + 1 : -1;
-	json_object_put(body);
-	/* A full page means there may be more: go on from the row after the
-	 * last one until the end of the range. */
-	if (n == MDAS_BINANCE_KLINES_LIMIT && next > 0 && next <= j->end_ms &&
-	    j->pages < KLINES_MAX_PAGES) {
+		break;
+	case MDAS_KLINES_MORE:
 		binance_klines_page(f, j, next);
 		return;
+	default:
+		/* An empty series ([]) is an envelope too: mdas-normalize
+		 * turns it into a no_data error record with the range. */
+		pages = mdas_klines_pages(j->km);
+		if (pages > 1)
+			snprintf(note, sizeof(note), "%d pages merged", pages);
+		emit_raw(f, j->idx[0], "klines", "history", j->first_url, r->status,
+		    r->fetched_at_ms, j->elapsed_ms, j->attempts, pages > 1 ? note : NULL,
+		    mdas_klines_rows(j->km));
 	}
-	if (j->pages > 1)
-		snprintf(note, sizeof(note), "%d pages merged", j->pages);
-	emit_raw(f, j->idx[0], "klines", "history", j->first_url, r->status, r->fetched_at_ms,
-	    j->elapsed_ms, j->attempts, j->pages > 1 ? note : NULL, j->rows);
 done:
 	job_free(j);
 }
@@ -885,13 +680,14 @@ add_symbols(struct fetch *f, const char *const *specs, size_t n, size_t *nbad)
 
 		if (mdas_symbol_resolve(specs[i], f->o->force, &s->src, s->name, &err) < 0) {
 			/* Kept, to get its error record: the spec as typed. */
-			snprintf(s->name, sizeof(s->name), "%s", specs[i]);
 			s->src = f->o->force;
 			s->done = -1;
-			if ((s->bad = strdup(err.msg)) == NULL)
+			s->spec = strndup(specs[i], SPEC_MAX);
+			s->bad = strdup(err.msg);
+			f->n++;         /* freed at the end, even on failure */
+			if (s->spec == NULL || s->bad == NULL)
 				return -1;
 			(*nbad)++;
-			f->n++;
 			continue;
 		}
 		for (k = 0; k < f->n; k++)
@@ -1014,8 +810,10 @@ out:
 		job_free(f->all);
 	mdas_http_free(f->http);
 	mdas_jsonw_free(f->w);
-	for (i = 0; f->syms != NULL && i < f->n; i++)
+	for (i = 0; f->syms != NULL && i < f->n; i++) {
 		free(f->syms[i].bad);
+		free(f->syms[i].spec);
+	}
 	free(f->syms);
 	return rc;
 }

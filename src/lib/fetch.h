@@ -1,7 +1,8 @@
 /* fetch.h: the mdas-fetch driver.  Turns symbol specs into requests on
  * the HTTP engine, follows Yahoo's cookie + crumb flow (with one refresh
- * and the chart fallback), splits batched answers, merges kline pages,
- * and writes one NDJSON line per symbol to out: a "raw" envelope or an
+ * and the chart fallback), has batched answers split and kline pages
+ * merged by fetchbody.h, and writes one NDJSON line per symbol to out: a
+ * "raw" envelope or an
  * "error" record (formats in mdas-fetch(1)).  Every symbol given gets
  * exactly one line.  Nothing is printed on stderr: failures reach the
  * caller through the on_failure hook and the stats.

@@ -22,6 +22,15 @@
 #define WEIGHT_HEADER "x-mbx-used-weight-1m"
 #define POLL_MAX_MS 1000
 
+/* What the engine makes of a transfer that failed, beyond the CURLcode. */
+enum fault {
+	F_NONE,
+	F_BODY_TOO_LARGE,          /* over max_bytes (write_cb) */
+	F_HEAD_TOO_LARGE,          /* response head over MDAS_HTTP_HEAD_MAX */
+	F_TOO_MANY_HEADERS,        /* over MDAS_HTTP_HEADERS_MAX lines */
+	F_NO_MEMORY,               /* our own buffer could not grow */
+};
+
 struct host {
 	char *key;                 /* scheme://host:port */
 	double tokens;             /* token bucket */
@@ -43,11 +52,15 @@ struct req {
 	CURL *easy;
 	char *body;
 	size_t len, cap;
-	int too_large;
+	enum fault fault;
+	int in_head;               /* between a status line and its blank line */
+	int chunked;               /* the response said Transfer-Encoding: chunked */
+	size_t head_bytes, head_lines;   /* of the response being received */
 	long long max_bytes;
 	double retry_after;        /* seconds from the header, -1 when none */
 	double weight;             /* x-mbx-used-weight-1m, -1 when none */
 	char errbuf[CURL_ERROR_SIZE];
+	char errtext[CURL_ERROR_SIZE + 100];
 	struct req *next;
 };
 
@@ -294,15 +307,17 @@ write_cb(char *data, size_t size, size_t nmemb, void *u)
 	char *nb;
 
 	if (r->max_bytes > 0 && (long long)(r->len + n) > r->max_bytes) {
-		r->too_large = 1;
+		r->fault = F_BODY_TOO_LARGE;
 		return 0;
 	}
 	if (r->len + n + 1 > r->cap) {
 		ncap = r->cap ? r->cap : 16384;
 		while (ncap < r->len + n + 1)
 			ncap *= 2;
-		if ((nb = realloc(r->body, ncap)) == NULL)
+		if ((nb = realloc(r->body, ncap)) == NULL) {
+			r->fault = F_NO_MEMORY;
 			return 0;
+		}
 		r->body = nb;
 		r->cap = ncap;
 	}
@@ -324,7 +339,28 @@ header_cb(char *line, size_t size, size_t nmemb, void *u)
 		/* A new response (after a redirect or 100): forget the old one's. */
 		r->retry_after = -1;
 		r->weight = -1;
+		r->in_head = 1;
+		r->chunked = 0;
+		r->head_bytes = n;
+		r->head_lines = 0;
 		return n;
+	}
+	if (n <= 2 && (n == 0 || line[0] == '\r' || line[0] == '\n')) {
+		r->in_head = 0;
+		return n;
+	}
+	/* curl holds a whole head in memory (up to 300 KB, one line up to
+	 * 100 KB); no real upstream comes near these caps, so a head past
+	 * them is refused here, with a name, before curl refuses it with
+	 * "Out of memory" or a receive error. */
+	r->head_bytes += n;
+	if (++r->head_lines > MDAS_HTTP_HEADERS_MAX) {
+		r->fault = F_TOO_MANY_HEADERS;
+		return 0;
+	}
+	if (r->head_bytes > MDAS_HTTP_HEAD_MAX) {
+		r->fault = F_HEAD_TOO_LARGE;
+		return 0;
 	}
 	if ((colon = memchr(line, ':', n)) == NULL)
 		return n;
@@ -339,7 +375,10 @@ header_cb(char *line, size_t size, size_t nmemb, void *u)
 	memcpy(val, colon + 1, n);
 	val[n] = '\0';
 	val[strcspn(val, "\r\n")] = '\0';
-	if (klen == 11 && strncasecmp(line, "Retry-After", 11) == 0)
+	if (klen == 17 && strncasecmp(line, "Transfer-Encoding", 17) == 0 &&
+	    strcasestr(val, "chunked") != NULL)
+		r->chunked = 1;
+	else if (klen == 11 && strncasecmp(line, "Retry-After", 11) == 0)
 		r->retry_after = mdas_http_parse_retry_after(val, mdas_now_ms() / 1000);
 	else if (klen == strlen(WEIGHT_HEADER) && strncasecmp(line, WEIGHT_HEADER, klen) == 0) {
 		char *end;
@@ -363,7 +402,9 @@ start(struct mdas_http *h, struct req *r, double now)
 	r->len = 0;
 	if (r->body != NULL)
 		r->body[0] = '\0';
-	r->too_large = 0;
+	r->fault = F_NONE;
+	r->in_head = r->chunked = 0;
+	r->head_bytes = r->head_lines = 0;
 	r->max_bytes = h->o.max_bytes;
 	r->retry_after = -1;
 	r->weight = -1;
@@ -426,6 +467,136 @@ retryable_code(CURLcode c)
 	default:
 		return 0;
 	}
+}
+
+/* The host part of url ("127.0.0.1:1"), for messages. */
+static int
+host_len(const char *url, const char **host)
+{
+	const char *p = strstr(url, "://");
+
+	*host = p != NULL ? p + 3 : url;
+	return (int)strcspn(*host, "/?#");
+}
+
+/* Says what a failed transfer met, in stable words (curl's own texts
+ * carry timings and byte counts that differ from run to run): sets
+ * *code, the message in r->errtext, and whether trying again can help.
+ * A response that breaks HTTP (a head over the caps, bad chunked or
+ * content encoding) is not retried: a server that sends one sends it
+ * again. */
+static void
+classify(struct req *r, CURLcode res, const char **code, int *retryable)
+{
+	char *t = r->errtext;
+	size_t n = sizeof(r->errtext);
+	const char *host;
+	int hl = host_len(r->url, &host);
+
+	*retryable = 0;
+	switch (r->fault) {
+	case F_BODY_TOO_LARGE:
+		*code = "too_large";
+		snprintf(t, n, "response larger than http.max_response_bytes");
+		return;
+	case F_HEAD_TOO_LARGE:
+		*code = "bad_http";
+		snprintf(t, n, "response header too large (over %d bytes)", MDAS_HTTP_HEAD_MAX);
+		return;
+	case F_TOO_MANY_HEADERS:
+		*code = "bad_http";
+		snprintf(t, n, "too many response headers (over %d)", MDAS_HTTP_HEADERS_MAX);
+		return;
+	case F_NO_MEMORY:
+		*code = "transport";
+		snprintf(t, n, "out of memory for the response body");
+		return;
+	case F_NONE:
+		break;
+	}
+	*retryable = retryable_code(res);
+	switch (res) {
+	case CURLE_FILESIZE_EXCEEDED:
+		*code = "too_large";
+		*retryable = 0;
+		snprintf(t, n, "response larger than http.max_response_bytes");
+		return;
+	case CURLE_OPERATION_TIMEDOUT: *code = "timeout"; snprintf(t, n, "timed out"); return;
+	case CURLE_COULDNT_CONNECT:
+		*code = "connect";
+		snprintf(t, n, "cannot connect to %.*s", hl, host);
+		return;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		*code = "dns";
+		snprintf(t, n, "cannot resolve the host name %.*s", hl, host);
+		return;
+	case CURLE_PARTIAL_FILE:
+		*code = "truncated";
+		snprintf(t, n, "truncated response (connection closed early)");
+		return;
+	case CURLE_GOT_NOTHING:
+		*code = "reset";
+		snprintf(t, n, "connection closed without a response");
+		return;
+	case CURLE_RECV_ERROR:
+		/* curl reports a chunk-size line it cannot read as a receive
+		 * error too; only its error text tells the two apart. */
+		if (r->chunked && strstr(r->errbuf, "chunked") != NULL) {
+			*code = "bad_http";
+			*retryable = 0;
+			snprintf(t, n, "bad chunked encoding");
+			return;
+		}
+		/* FALLTHROUGH */
+	case CURLE_SEND_ERROR:
+		*code = "reset";
+		snprintf(t, n, "connection reset");
+		return;
+	case CURLE_OUT_OF_MEMORY:
+		/* curl's own cap on one header line (100 KB): under the caps
+		 * above every line reached header_cb, so this is that cap. */
+		if (r->in_head) {
+			*code = "bad_http";
+			snprintf(t, n, "response header too large (over %d bytes)", MDAS_HTTP_HEAD_MAX);
+			return;
+		}
+		break;
+#if LIBCURL_VERSION_NUM >= 0x080600
+	case CURLE_TOO_LARGE:
+		if (r->in_head) {
+			*code = "bad_http";
+			snprintf(t, n, "response header too large (over %d bytes)", MDAS_HTTP_HEAD_MAX);
+			return;
+		}
+		break;
+#endif
+	case CURLE_WEIRD_SERVER_REPLY:
+		*code = "bad_http";
+		snprintf(t, n, "malformed HTTP response");
+		return;
+	case CURLE_BAD_CONTENT_ENCODING:
+		*code = "bad_http";
+		snprintf(t, n, "bad content encoding (the compressed body cannot be decoded)");
+		return;
+	case CURLE_TOO_MANY_REDIRECTS:
+		*code = "bad_http";
+		snprintf(t, n, "too many redirects");
+		return;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		/* Every URL built here is http or https: only a redirect can
+		 * lead elsewhere (CURLOPT_REDIR_PROTOCOLS_STR refuses it). */
+		*code = "transport";
+		snprintf(t, n, "redirect to a protocol other than http or https");
+		return;
+	case CURLE_PEER_FAILED_VERIFICATION:
+		*code = "tls";
+		snprintf(t, n, "TLS certificate verification failed");
+		return;
+	default:
+		break;
+	}
+	*code = "transport";
+	snprintf(t, n, "%s", r->errbuf[0] != '\0' ? r->errbuf : curl_easy_strerror(res));
 }
 
 static int
@@ -524,6 +695,7 @@ finish(struct mdas_http *h, struct req *r, CURLcode res)
 	long status = 0, nconn = 0;
 	double now = now_ms(), delay;
 	struct req **pp;
+	const char *code = NULL;
 	int retryable;
 
 	for (pp = &h->running; *pp != NULL; pp = &(*pp)->next)
@@ -544,7 +716,7 @@ finish(struct mdas_http *h, struct req *r, CURLcode res)
 		watch_weight(h, r->host, r->weight, now);
 
 	if (res != CURLE_OK)
-		retryable = !r->too_large && retryable_code(res);
+		classify(r, res, &code, &retryable);
 	else
 		retryable = retryable_status(status);
 	if (retryable && r->attempts <= h->o.retries && !(r->flags & MDAS_HTTP_NO_RETRY)) {
@@ -568,17 +740,10 @@ finish(struct mdas_http *h, struct req *r, CURLcode res)
 	resp.status = res == CURLE_OK || status != 0 ? status : 0;
 	resp.body = r->body != NULL ? r->body : "";
 	resp.len = r->len;
-	resp.curl_code = (int)res;
-	if (res != CURLE_OK && r->too_large)
-		resp.error = "response larger than the size limit";
-	else if (res != CURLE_OK)
-		resp.error = r->errbuf[0] != '\0' ? r->errbuf : curl_easy_strerror(res);
-	else
-		resp.error = "";
+	resp.failed = res != CURLE_OK;
+	resp.code = res != CURLE_OK ? code : NULL;
+	resp.error = res != CURLE_OK ? r->errtext : "";
 	resp.retryable = retryable;
-	resp.too_large = r->too_large || res == CURLE_FILESIZE_EXCEEDED;
-	if (res == CURLE_FILESIZE_EXCEEDED)
-		resp.error = "response larger than the size limit";
 	resp.attempts = r->attempts;
 	resp.elapsed_ms = now - r->first_start;
 	resp.fetched_at_ms = mdas_now_ms();

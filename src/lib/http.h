@@ -26,6 +26,11 @@
 
 #include "error.h"
 
+/* Caps on a response head (status line and header lines, per response):
+ * real upstreams send a few KB in about 30 lines. */
+#define MDAS_HTTP_HEAD_MAX 65536
+#define MDAS_HTTP_HEADERS_MAX 200
+
 struct mdas_http_opts {
 	long jobs;                 /* concurrent transfers (and connections) */
 	double rate;               /* requests per second per host */
@@ -47,10 +52,14 @@ struct mdas_http_response {
 	long status;               /* HTTP status of the last attempt; 0: none */
 	const char *body;          /* NUL-terminated; "" when none */
 	size_t len;
-	int curl_code;             /* CURLcode of the last attempt (0 ok) */
-	const char *error;         /* transport failure text, "" when none */
+	int failed;                /* the last attempt got no complete response */
+	const char *code;          /* then what went wrong, one word: timeout,
+	                              connect, dns, reset, truncated, too_large,
+	                              bad_http, tls, transport; else NULL */
+	const char *error;         /* then what went wrong, a stable sentence
+	                              ("response header too large (over 65536
+	                              bytes)"); else "" */
 	int retryable;             /* the last failure was of a retryable kind */
-	int too_large;             /* the body went over max_bytes */
 	int attempts;
 	double elapsed_ms;         /* first attempt's start to the end */
 	int64_t fetched_at_ms;     /* wall clock at the end */

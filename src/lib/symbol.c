@@ -64,9 +64,14 @@ mdas_symbol_resolve(const char *spec, enum mdas_source force,
 			s = MDAS_SOURCE_YAHOO;
 		else if ((size_t)(colon - spec) == 7 && strncasecmp(spec, "binance", 7) == 0)
 			s = MDAS_SOURCE_BINANCE;
-		else
-			return mdas_error_set(err, "unknown source prefix '%.*s:' (use yahoo: or binance:)",
-			    (int)(colon - spec), spec);
+		else {
+			char q[3 * 40 + 8];
+
+			/* The prefix is outside input: escaped, it cannot break
+			 * the message line. */
+			mdas_symbol_escape(spec, (size_t)(colon - spec), 40, q, sizeof(q));
+			return mdas_error_set(err, "unknown source prefix '%s:' (use yahoo: or binance:)", q);
+		}
 		name = colon + 1;
 	}
 	len = strlen(name);
@@ -84,17 +89,95 @@ mdas_symbol_resolve(const char *spec, enum mdas_source force,
 	if ((bad = strspn(name, allowed)) != len) {
 		unsigned char c = (unsigned char)name[bad];
 
-		if (isprint(c))
-			return mdas_error_set(err, "character '%c' not allowed in a %s symbol (allowed: %s)",
-			    c, mdas_source_name(s), s == MDAS_SOURCE_BINANCE ?
-			    "letters and digits" : "letters, digits, '.', '-', '^', '='");
-		return mdas_error_set(err, "byte 0x%02x not allowed in a %s symbol",
-		    c, mdas_source_name(s));
+		if (c < 0x20 || c == 0x7f)
+			return mdas_error_set(err, "control character 0x%02x not allowed in a %s symbol",
+			    c, mdas_source_name(s));
+		if (c >= 0x80)
+			return mdas_error_set(err, "byte 0x%02x (not ASCII) not allowed in a %s symbol",
+			    c, mdas_source_name(s));
+		return mdas_error_set(err, "character '%c' not allowed in a %s symbol (allowed: %s)",
+		    c, mdas_source_name(s), s == MDAS_SOURCE_BINANCE ?
+		    "letters and digits" : "letters, digits, '.', '-', '^', '='");
 	}
 	for (i = 0; i <= len; i++)
 		sym[i] = s == MDAS_SOURCE_BINANCE ? (char)toupper((unsigned char)name[i]) : name[i];
 	*src = s;
 	return 0;
+}
+
+/* Printable ASCII but for the two that quoting itself uses. */
+static int
+plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+void
+mdas_symbol_escape(const char *s, size_t len, size_t max, char *buf, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+	char e[5];
+	size_t el;
+
+	if (n == 0)
+		return;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (plain(c)) {
+			e[0] = (char)c;
+			el = 1;
+		} else {
+			e[0] = '\\';
+			el = 2;
+			switch (c) {
+			case '\n': e[1] = 'n'; break;
+			case '\t': e[1] = 't'; break;
+			case '\r': e[1] = 'r'; break;
+			case '"': e[1] = '"'; break;
+			case '\\': e[1] = '\\'; break;
+			default:
+				e[1] = 'x';
+				e[2] = hex[c >> 4];
+				e[3] = hex[c & 15];
+				el = 4;
+			}
+		}
+		if (i >= max || o + el + 4 > n) {
+			if (o + 4 <= n) {
+				memcpy(buf + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		memcpy(buf + o, e, el);
+		o += el;
+	}
+	buf[o] = '\0';
+}
+
+void
+mdas_symbol_quote(const char *s, char *buf, size_t n)
+{
+	size_t len = strlen(s), i;
+
+	for (i = 0; i < len && plain((unsigned char)s[i]); i++)
+		;
+	if (i == len) {
+		snprintf(buf, n, "%s", s);
+		return;
+	}
+	if (n < 3) {
+		if (n > 0)
+			buf[0] = '\0';
+		return;
+	}
+	buf[0] = '"';
+	mdas_symbol_escape(s, len, 64, buf + 1, n - 2);
+	i = strlen(buf);
+	buf[i] = '"';
+	buf[i + 1] = '\0';
 }
 
 int

@@ -40,6 +40,15 @@ int mdas_symbol_is_binance_pair(const char *sym);
 int mdas_symbol_resolve(const char *spec, enum mdas_source force,
     enum mdas_source *src, char *sym, struct mdas_error *err);
 
+/* Writes s[0..len) into buf (n bytes) with C escapes for every byte that
+ * is not printable ASCII, and for '"' and '\\' (\n \t \r \" \\ \xNN),
+ * cut after max input bytes with "...".  For outside input in messages. */
+void mdas_symbol_escape(const char *s, size_t len, size_t max, char *buf, size_t n);
+/* A spec as it is named in messages: as is when it is printable ASCII
+ * without quotes or backslashes ("AA PL"), else escaped as above within
+ * double quotes ("A\nB"). */
+void mdas_symbol_quote(const char *s, char *buf, size_t n);
+
 /* Percent-encodes s (everything but A-Z a-z 0-9 - . _ ~) into buf of size
  * n.  Returns the length, or -1 (buf then holds "") if it does not fit. */
 int mdas_url_escape(const char *s, char *buf, size_t n);

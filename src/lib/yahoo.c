@@ -165,9 +165,12 @@ mdas_yahoo_quote_results(struct json_object *body)
 struct json_object *
 mdas_yahoo_find_quote(struct json_object *results, const char *sym)
 {
-	size_t i, n = json_object_array_length(results);
+	size_t i, n;
 	struct json_object *q, *s;
 
+	if (!json_object_is_type(results, json_type_array))
+		return NULL;
+	n = json_object_array_length(results);
 	for (i = 0; i < n; i++) {
 		q = json_object_array_get_idx(results, i);
 		if (json_object_object_get_ex(q, "symbol", &s) &&

@@ -44,7 +44,7 @@ int mdas_yahoo_error(struct json_object *body, const char *top,
 /* quoteResponse.result as an array, or NULL when the body lacks it. */
 struct json_object *mdas_yahoo_quote_results(struct json_object *body);
 /* The element of results whose "symbol" equals sym (ignoring case), or
- * NULL.  Borrowed from results. */
+ * NULL (also when results is not an array).  Borrowed from results. */
 struct json_object *mdas_yahoo_find_quote(struct json_object *results, const char *sym);
 
 /* chart.result as a non-empty array, or NULL. */

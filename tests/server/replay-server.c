@@ -50,7 +50,7 @@ struct conn {
 	size_t in_len, in_cap;
 	size_t body_left;            /* request body bytes still to discard */
 	char *out;
-	size_t out_len, out_off;
+	size_t out_len, out_off, out_cap;
 	int64_t due_ms;              /* CONN_WAITING: when to answer;
 	                                CONN_LINGERING: when to give up */
 	const struct replay_response *resp;
@@ -152,10 +152,16 @@ out_append(struct conn *c, const char *data, size_t len)
 	char *nbuf;
 	size_t ncap;
 
-	ncap = c->out_len + len + 1;
-	if ((nbuf = realloc(c->out, ncap)) == NULL)
-		return -1;
-	c->out = nbuf;
+	/* Doubling: a chunked body is appended a chunk at a time. */
+	if (c->out_len + len + 1 > c->out_cap) {
+		ncap = c->out_cap ? c->out_cap : 4096;
+		while (ncap < c->out_len + len + 1)
+			ncap *= 2;
+		if ((nbuf = realloc(c->out, ncap)) == NULL)
+			return -1;
+		c->out = nbuf;
+		c->out_cap = ncap;
+	}
 	memcpy(c->out + c->out_len, data, len);
 	c->out_len += len;
 	return 0;
@@ -196,7 +202,48 @@ default_type(const char *body, size_t len)
 static int
 closes(const struct conn *c, const struct replay_response *r)
 {
-	return r->close || r->truncate >= 0 || !c->keep_alive || c->error_status != 0;
+	return r->close || r->truncate >= 0 || r->bad_chunked || !c->keep_alive ||
+	    c->error_status != 0;
+}
+
+/* Appends n copies of ch. */
+static int
+out_fill(struct conn *c, int ch, size_t n)
+{
+	char buf[4096];
+	size_t k;
+	int rc = 0;
+
+	memset(buf, ch, sizeof(buf));
+	for (; n > 0 && rc == 0; n -= k) {
+		k = n < sizeof(buf) ? n : sizeof(buf);
+		rc = out_append(c, buf, k);
+	}
+	return rc;
+}
+
+/* The body as chunks of up to CHUNK bytes; bad_chunked sends the first
+ * chunk, then a size line that is not hexadecimal. */
+#define CHUNK 1000
+
+static int
+out_chunked(struct conn *c, const struct replay_response *r)
+{
+	size_t off = 0, k;
+	int rc = 0;
+
+	while (off < r->body_len && rc == 0) {
+		k = r->body_len - off < CHUNK ? r->body_len - off : CHUNK;
+		rc |= out_printf(c, "%zx\r\n", k);
+		rc |= out_append(c, r->body + off, k);
+		rc |= out_append(c, "\r\n", 2);
+		off += k;
+		if (r->bad_chunked)
+			return rc | out_append(c, "zz-not-hex\r\n", 12);
+	}
+	if (r->bad_chunked)
+		return rc | out_append(c, "zz-not-hex\r\n", 12);
+	return rc | out_append(c, "0\r\n\r\n", 5);
 }
 
 static int
@@ -213,7 +260,16 @@ build_response(struct conn *c, const struct replay_response *r)
 		rc |= out_append(c, r->headers[i].value, strlen(r->headers[i].value));
 		rc |= out_append(c, "\r\n", 2);
 	}
-	if (!r->has_content_length)
+	if (r->header_bytes > 0) {
+		rc |= out_append(c, "X-Padding: ", 11);
+		rc |= out_fill(c, 'a', (size_t)r->header_bytes);
+		rc |= out_append(c, "\r\n", 2);
+	}
+	for (i = 0; i < (size_t)r->header_count; i++)
+		rc |= out_printf(c, "X-Pad-%zu: %zu\r\n", i, i);
+	if (r->chunked)
+		rc |= out_printf(c, "Transfer-Encoding: chunked\r\n");
+	else if (!r->has_content_length)
 		rc |= out_printf(c, "Content-Length: %zu\r\n", r->body_len);
 	if (!r->has_content_type)
 		rc |= out_printf(c, "Content-Type: %s\r\n", default_type(r->body, r->body_len));
@@ -226,7 +282,9 @@ build_response(struct conn *c, const struct replay_response *r)
 	rc |= out_append(c, "\r\n", 2);
 	send_len = r->truncate >= 0 && (size_t)r->truncate < r->body_len
 	    ? (size_t)r->truncate : r->body_len;
-	if (!c->head_only && send_len > 0)
+	if (!c->head_only && r->chunked)
+		rc |= out_chunked(c, r);
+	else if (!c->head_only && send_len > 0)
 		rc |= out_append(c, r->body, send_len);
 	return rc;
 }

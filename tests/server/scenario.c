@@ -16,6 +16,9 @@
  * device or a huge log) from eating memory. */
 #define BODY_MAX (64L * 1024 * 1024)
 #define SCENARIO_MAX (16L * 1024 * 1024)
+/* Hostile headers: enough to pass any client's limit, not enough to
+ * hurt the server. */
+#define HEADER_PAD_MAX (16L * 1024 * 1024)
 
 static char *
 read_all(const char *path, long cap, size_t *len, struct mdas_error *err)
@@ -181,7 +184,8 @@ parse_response(struct json_object *obj, const char *where, const char *fixtures_
     struct replay_response *r, struct mdas_error *err)
 {
 	static const char *const keys[] = { "status", "headers", "body_file", "body",
-		"delay_ms", "truncate", "reset", "close", NULL };
+		"delay_ms", "truncate", "reset", "close", "header_bytes", "header_count",
+		"chunked", "bad_chunked", NULL };
 	struct json_object *hdrs;
 	const char *body = NULL, *body_file = NULL;
 	char path[PATH_MAX];
@@ -199,10 +203,18 @@ parse_response(struct json_object *obj, const char *where, const char *fixtures_
 	    get_long(obj, "truncate", where, 0, LONG_MAX, &r->truncate, err) < 0 ||
 	    get_bool(obj, "reset", where, &r->reset, err) < 0 ||
 	    get_bool(obj, "close", where, &r->close, err) < 0 ||
+	    get_long(obj, "header_bytes", where, 0, HEADER_PAD_MAX, &r->header_bytes, err) < 0 ||
+	    get_long(obj, "header_count", where, 0, HEADER_PAD_MAX, &r->header_count, err) < 0 ||
+	    get_bool(obj, "chunked", where, &r->chunked, err) < 0 ||
+	    get_bool(obj, "bad_chunked", where, &r->bad_chunked, err) < 0 ||
 	    get_string(obj, "body", where, &body, err) < 0 ||
 	    get_string(obj, "body_file", where, &body_file, err) < 0)
 		return -1;
 	r->status = (int)status;
+	if (r->bad_chunked)
+		r->chunked = 1;
+	if (r->chunked && r->truncate >= 0)
+		return mdas_error_set(err, "%s: chunked and truncate exclude each other", where);
 	if (body != NULL && body_file != NULL)
 		return mdas_error_set(err, "%s: both body and body_file given", where);
 

@@ -25,6 +25,10 @@ struct replay_response {
 	long truncate;               /* -1: send the whole body */
 	int reset;                   /* close with RST instead of answering */
 	int close;                   /* Connection: close after this response */
+	long header_bytes;           /* >0: one X-Padding header of this many bytes */
+	long header_count;           /* >0: this many extra X-Pad-N headers */
+	int chunked;                 /* Transfer-Encoding: chunked */
+	int bad_chunked;             /* chunked, then a chunk size that is not hex */
 	int has_content_length;      /* the scenario names Content-Length itself */
 	int has_content_type;
 };
