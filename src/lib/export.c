@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "export.h"
 #include "fsutil.h"
+#include "jsonget.h"
 #include "jsonw.h"
 #include "log.h"
 #include "ndjson.h"
@@ -481,14 +482,32 @@ time_problem(const char *s, enum mdas_field_type t, int64_t *ms)
 	return NULL;
 }
 
-/* Why v cannot be the value of field f: its JSON type (t), then its
- * range (bounds.h). */
+/* A number's text for a message: as sent, except an integer json-c
+ * clamped (its digits are not the ones sent: none are shown). */
 static const char *
-value_problem(struct json_object *v, const struct mdas_field *f)
+num_text(struct json_object *v)
+{
+	if (v == NULL)
+		return NULL;
+	if (json_object_is_type(v, json_type_int) &&
+	    (json_object_get_int64(v) == INT64_MAX || json_object_get_int64(v) == INT64_MIN))
+		return NULL;
+	return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+}
+
+/* Why v cannot be the value of field f: its JSON type, then its range
+ * (bounds.h: the table and rules mdas-normalize applies before it
+ * writes).  *bound is set when the reason is a bound (worded with the
+ * value), and *num to a number's value.  future: the record's
+ * asset_class is "future". */
+static const char *
+value_problem(struct json_object *v, const struct mdas_field *f, int future,
+    int *bound, double *num)
 {
 	size_t i, n, total = 0;
 	int64_t ms;
 
+	*bound = 0;
 	switch (f->type) {
 	case MDAS_FIELD_STRING:
 		return json_object_is_type(v, json_type_string) ? NULL : "expected a string";
@@ -500,16 +519,26 @@ value_problem(struct json_object *v, const struct mdas_field *f)
 	case MDAS_FIELD_INT:
 		if (!json_object_is_type(v, json_type_int))
 			return "expected an integer";
-		if (strcmp(f->name, "schema_version") == 0 &&
-		    json_object_get_int64(v) != MDAS_SCHEMA_VERSION)
-			return "unsupported (this reader knows version " STR(MDAS_SCHEMA_VERSION) ")";
-		return mdas_bounds_check_int(f->name, json_object_get_int64(v));
+		if (strcmp(f->name, "schema_version") == 0)
+			return json_object_get_int64(v) == MDAS_SCHEMA_VERSION ? NULL :
+			    "unsupported (this reader knows version " STR(MDAS_SCHEMA_VERSION) ")";
+		*bound = 1;
+		*num = (double)json_object_get_int64(v);
+		return mdas_bounds_check(mdas_bound_of(f->name), *num, future);
 	case MDAS_FIELD_NUMBER:
-		if (json_object_is_type(v, json_type_int))
-			return mdas_bounds_check_int(f->name, json_object_get_int64(v));
-		if (!json_object_is_type(v, json_type_double))
+		if (!json_object_is_type(v, json_type_int) &&
+		    !json_object_is_type(v, json_type_double))
 			return "expected a number";
-		return mdas_bounds_check_double(f->name, json_object_get_double(v));
+		*bound = 1;
+		/* An integer converts exactly far past the bounds; json-c holds
+		 * one past 64 bits clamped, beyond 1e18 too. */
+		*num = json_object_is_type(v, json_type_int) ?
+		    (double)json_object_get_int64(v) : json_object_get_double(v);
+		if (mdas_json_underflowed(v))
+			return MDAS_BOUNDS_WHY_TINY;
+		if (num_text(v) == NULL && mdas_bound_of(f->name) == MDAS_BOUND_SIGNED)
+			return MDAS_BOUNDS_WHY_CLAMPED;   /* the others are beyond 1e18 */
+		return mdas_bounds_check(mdas_bound_of(f->name), *num, future);
 	case MDAS_FIELD_STRING_ARRAY:
 		if (!json_object_is_type(v, json_type_array))
 			return "expected an array of strings";
@@ -526,14 +555,29 @@ value_problem(struct json_object *v, const struct mdas_field *f)
 	return "unknown field type";
 }
 
+/* mdas_bounds_text_fn for a record read: a member's text as sent. */
+static const char *
+member_text(void *ctx, const char *field, char *tmp)
+{
+	struct json_object *v;
+
+	(void)tmp;
+	if (!json_object_object_get_ex(ctx, field, &v))
+		return NULL;
+	return num_text(v);
+}
+
 /* Why the record is unusable, into buf; NULL when it is fine. */
 static const char *
 check_record(struct json_object *rec, enum mdas_export_kind *kind, char *buf, size_t n)
 {
 	const struct mdas_field *fields;
 	struct json_object *t, *v;
+	struct mdas_bounds_record b;
 	const char *type, *why;
+	double num, *slot;
 	size_t i, nf;
+	int bound, future;
 
 	if (!json_object_is_type(rec, json_type_object))
 		return "not a JSON object";
@@ -554,16 +598,25 @@ check_record(struct json_object *rec, enum mdas_export_kind *kind, char *buf, si
 		snprintf(buf, n, "unknown record type \"%.64s\"", type);
 		return buf;
 	}
+	future = json_object_object_get_ex(rec, "asset_class", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    mdas_bounds_future(json_object_get_string(v));
+	mdas_bounds_record_init(&b, type);
 	fields = mdas_export_fields_for(*kind, &nf);
 	for (i = 0; i < nf; i++) {
 		if (!json_object_object_get_ex(rec, fields[i].name, &v) || v == NULL)
 			continue;
-		if ((why = value_problem(v, &fields[i])) != NULL) {
-			snprintf(buf, n, "%s: %s", fields[i].name, why);
+		if ((why = value_problem(v, &fields[i], future, &bound, &num)) != NULL) {
+			if (bound)
+				mdas_bounds_why(buf, n, fields[i].name, num_text(v), why);
+			else
+				snprintf(buf, n, "%s: %s", fields[i].name, why);
 			return buf;
 		}
+		if (bound && (slot = mdas_bounds_record_slot(&b, fields[i].name)) != NULL)
+			*slot = num;
 	}
-	return NULL;
+	return mdas_bounds_check_record(&b, buf, n, member_text, rec);
 }
 
 enum mdas_export_kind

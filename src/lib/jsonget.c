@@ -67,3 +67,20 @@ mdas_json_str(struct json_object *o, const char *key)
 
 	return mdas_json_get_string(o, key, &s) == MDAS_JSON_FOUND ? s : NULL;
 }
+
+int
+mdas_json_underflowed(struct json_object *v)
+{
+	const char *s;
+
+	if (v == NULL || !json_object_is_type(v, json_type_double) ||
+	    json_object_get_double(v) != 0)
+		return 0;
+	/* The tokener keeps the text it parsed as the double's userdata. */
+	if ((s = json_object_get_userdata(v)) == NULL)
+		return 0;
+	for (; *s != '\0' && *s != 'e' && *s != 'E'; s++)
+		if (*s >= '1' && *s <= '9')
+			return 1;
+	return 0;
+}

@@ -42,4 +42,8 @@ int mdas_json_get_string(struct json_object *o, const char *key, const char **ou
 /* The non-empty string member key of o, or NULL (absent or wrong type). */
 const char *mdas_json_str(struct json_object *o, const char *key);
 
+/* True when v is a JSON number that parsed to 0 although its text has a
+ * non-zero digit (1e-400): its value is lost, so it is out of range. */
+int mdas_json_underflowed(struct json_object *v);
+
 #endif

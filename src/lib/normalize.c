@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "jsonget.h"
 #include "jsonw.h"
 #include "normalize.h"
@@ -438,7 +439,15 @@ base(struct mdas_normalizer *n, struct env *e, struct mdas_record *r,
 	mdas_record_set_str(r, MDAS_S_FETCHED_AT, e->fetched_at);
 }
 
-/* Reads one number; on failure writes the reason into why. */
+/* The value's JSON text, for a message. */
+static const char *
+json_text(struct json_object *v)
+{
+	return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+}
+
+/* Reads one number; on failure writes the reason into why, worded as the
+ * schema's bounds word it (bounds.h). */
 static int
 take(struct mdas_record *r, enum mdas_rec_num which, struct json_object *v,
     int decimal_strings, int shift, const char *name, char *why, size_t whysize)
@@ -448,10 +457,15 @@ take(struct mdas_record *r, enum mdas_rec_num which, struct json_object *v,
 	case MDAS_NUM_NULL:
 		return 0;
 	case MDAS_NUM_NOT_FINITE:
-		snprintf(why, whysize, "%s is not finite", name);
+		mdas_bounds_why(why, whysize, name, json_text(v), "not a finite number");
 		return -1;
 	case MDAS_NUM_RANGE:
-		snprintf(why, whysize, "%s is out of range", name);
+		/* An integer past 64 bits prints clamped: its digits are not
+		 * the ones sent, so none are shown. */
+		if (mdas_json_underflowed(v))
+			mdas_bounds_why(why, whysize, name, json_text(v), MDAS_BOUNDS_WHY_TINY);
+		else
+			mdas_bounds_why(why, whysize, name, NULL, MDAS_BOUNDS_WHY_LIMIT);
 		return -1;
 	default:
 		snprintf(why, whysize, "%s is not a number", name);
@@ -475,8 +489,7 @@ take_time(struct mdas_record *r, struct json_object *v, int64_t unit_ms,
 	case MDAS_NUM_NOT_FINITE:
 		/* The text as parsed: json-c prints an integer beyond int64
 		 * clamped, so the sent digits are not always shown. */
-		snprintf(why, whysize, "%s %s is an impossible time", name,
-		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		mdas_bounds_why(why, whysize, name, json_text(v), MDAS_BOUNDS_WHY_TIME);
 		return -1;
 	default:
 		snprintf(why, whysize, "%s is not a number", name);
@@ -494,8 +507,7 @@ take_count(struct mdas_record *r, struct json_object *v, const char *name,
 	case MDAS_NUM_NULL:
 		return 0;
 	case MDAS_NUM_RANGE:
-		snprintf(why, whysize, "%s %s is out of range", name,
-		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		mdas_bounds_why(why, whysize, name, json_text(v), MDAS_BOUNDS_WHY_COUNT);
 		return -1;
 	default:
 		snprintf(why, whysize, "%s is not a trade count", name);
@@ -633,7 +645,7 @@ url_time(const char *url, const char *name, int64_t unit_ms, char *iso)
 		return NULL;
 	errno = 0;
 	t = strtoll(buf, &end, 10);
-	if (errno != 0 || *end != '\0' || t < 0 || t > MDAS_TS_MAX_MS / unit_ms ||
+	if (errno != 0 || *end != '\0' || t < 0 || t > MDAS_TS_MS_MAX / unit_ms ||
 	    mdas_format_iso_ms((int64_t)t * unit_ms, iso) < 0)
 		return NULL;
 	return iso;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "decimal.h"
+#include "jsonget.h"
 #include "record.h"
 #include "schema.h"
 #include "timeutil.h"
@@ -142,16 +143,6 @@ int_exact(struct json_object *v)
 	return i != INT64_MAX && i != INT64_MIN;
 }
 
-/* True when number text s has a non-zero digit before its exponent. */
-static int
-nonzero_mantissa(const char *s)
-{
-	for (; *s != '\0' && *s != 'e' && *s != 'E'; s++)
-		if (*s >= '1' && *s <= '9')
-			return 1;
-	return 0;
-}
-
 enum mdas_numparse
 mdas_record_set_json(struct mdas_record *r, enum mdas_rec_num which,
     struct json_object *v, int decimal_strings, int shift)
@@ -185,8 +176,8 @@ mdas_record_set_json(struct mdas_record *r, enum mdas_rec_num which,
 		 * that is the number "as given". */
 		text = json_object_get_userdata(v);
 		len = text != NULL ? strlen(text) : 0;
-		if (d == 0 && text != NULL && nonzero_mantissa(text))
-			return MDAS_NUM_RANGE;      /* 1e-400: underflowed to 0 */
+		if (mdas_json_underflowed(v))
+			return MDAS_NUM_RANGE;
 		break;
 	case json_type_string:
 		if (!decimal_strings)
@@ -244,14 +235,14 @@ mdas_record_set_ts_json(struct mdas_record *r, struct json_object *v, int64_t un
 		if (d != floor(d))
 			return MDAS_NUM_WRONG_TYPE;
 		/* Compared as a double first: the cast is only defined in range. */
-		if (d < (double)MDAS_TS_MIN_MS || d > (double)MDAS_TS_MAX_MS)
+		if (d < (double)MDAS_TS_MS_MIN || d > (double)MDAS_TS_MS_MAX)
 			return MDAS_NUM_RANGE;
 		t = (int64_t)d;
 		break;
 	default:
 		return MDAS_NUM_WRONG_TYPE;
 	}
-	if (unit_ms < 1 || t < MDAS_TS_MIN_MS / unit_ms || t > MDAS_TS_MAX_MS / unit_ms)
+	if (unit_ms < 1 || t < MDAS_TS_MS_MIN / unit_ms || t > MDAS_TS_MS_MAX / unit_ms)
 		return MDAS_NUM_RANGE;
 	r->ts_ms = t * unit_ms;
 	r->has_ts = 1;
@@ -277,24 +268,20 @@ mdas_record_set_count_json(struct mdas_record *r, struct json_object *v)
 
 /* ---- validation -------------------------------------------------------- */
 
-/* What each number member may hold (see MDAS_VALUE_LIMIT in record.h). */
-enum bound {
-	B_DERIVED,      /* computed here: not checked */
-	B_PRICE,        /* >= 0, or any sign for futures */
-	B_AMOUNT,       /* >= 0: volumes, sizes, dividend amounts */
-	B_RATIO,        /* > 0: split numerator and denominator */
-};
+/* Each number member's bound, looked up once by name in bounds.c's
+ * table, so that table alone says what a member may hold. */
+static enum mdas_bound num_bound[MDAS_N_COUNT];
+static int bounds_ready;
 
-static const unsigned char num_bound[MDAS_N_COUNT] = {
-	[MDAS_N_OPEN] = B_PRICE, [MDAS_N_HIGH] = B_PRICE, [MDAS_N_LOW] = B_PRICE,
-	[MDAS_N_CLOSE] = B_PRICE, [MDAS_N_ADJ_CLOSE] = B_PRICE,
-	[MDAS_N_VOLUME] = B_AMOUNT, [MDAS_N_QUOTE_VOLUME] = B_AMOUNT,
-	[MDAS_N_BID] = B_PRICE, [MDAS_N_ASK] = B_PRICE,
-	[MDAS_N_BID_SIZE] = B_AMOUNT, [MDAS_N_ASK_SIZE] = B_AMOUNT,
-	[MDAS_N_PREV_CLOSE] = B_PRICE,
-	[MDAS_N_AMOUNT] = B_AMOUNT,
-	[MDAS_N_NUMERATOR] = B_RATIO, [MDAS_N_DENOMINATOR] = B_RATIO,
-};
+static void
+prepare_bounds(void)
+{
+	int i;
+
+	for (i = 0; i < MDAS_N_COUNT; i++)
+		num_bound[i] = mdas_bound_of(num_names[i]);
+	bounds_ready = 1;
+}
 
 /* The number as written: its text, or formatted from its value. */
 static void
@@ -321,26 +308,64 @@ book_side(struct mdas_record *r, enum mdas_rec_num px, enum mdas_rec_num qty)
 	}
 }
 
+static const char *const type_names[] = { "quote", "bar", "dividend", "split" };
+
+/* The member called name, or -1. */
+static int
+num_index(const char *name)
+{
+	int i;
+
+	for (i = 0; i < MDAS_N_COUNT; i++)
+		if (strcmp(num_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* mdas_bounds_text_fn for a record: a member's text as written. */
+static const char *
+member_text(void *ctx, const char *field, char *tmp)
+{
+	const struct mdas_record *r = ctx;
+	char buf[NUM_TEXT_BUF];
+	int i = num_index(field);
+
+	if (i < 0 || isnan(r->num[i].v))
+		return NULL;
+	num_text(r, (enum mdas_rec_num)i, buf);
+	snprintf(tmp, MDAS_BOUNDS_TEXT_MAX, "%s", buf);
+	return tmp;
+}
+
 int
 mdas_record_validate(struct mdas_record *r, char *why, size_t whysize)
 {
-	char a[NUM_TEXT_BUF], b[NUM_TEXT_BUF], c[NUM_TEXT_BUF];
-	const char *ac = mdas_record_str(r, MDAS_S_ASSET_CLASS);
-	int negative_ok = ac != NULL && strcmp(ac, "future") == 0;
-	double hi, lo, cl, tol, v;
-	int i;
+	char a[NUM_TEXT_BUF], tbuf[24];
+	const char *reason;
+	struct mdas_bounds_record b;
+	double *slot;
+	int future, i;
 
 	if (r->overflow) {
 		snprintf(why, whysize, "record too large (its strings exceed %d bytes)",
 		    MDAS_RECORD_ARENA);
 		return -1;
 	}
-	if (r->has_ts && (r->ts_ms < MDAS_TS_MIN_MS || r->ts_ms > MDAS_TS_MAX_MS)) {
-		snprintf(why, whysize, "ts %" PRId64 " is an impossible time", r->ts_ms);
+	if (!bounds_ready)
+		prepare_bounds();
+	future = mdas_bounds_future(mdas_record_str(r, MDAS_S_ASSET_CLASS));
+	/* The integers first: their conversion to double is exact in range,
+	 * and a value out of range only has to compare as such. */
+	if (r->has_ts && (reason = mdas_bounds_check(MDAS_BOUND_TS_MS,
+	    (double)r->ts_ms, future)) != NULL) {
+		snprintf(tbuf, sizeof(tbuf), "%" PRId64, r->ts_ms);
+		mdas_bounds_why(why, whysize, "ts_ms", tbuf, reason);
 		return -1;
 	}
-	if (r->trades > MDAS_COUNT_MAX) {
-		snprintf(why, whysize, "trades %" PRId64 " is out of range", r->trades);
+	if (r->trades >= 0 && (reason = mdas_bounds_check(MDAS_BOUND_COUNT,
+	    (double)r->trades, future)) != NULL) {
+		snprintf(tbuf, sizeof(tbuf), "%" PRId64, r->trades);
+		mdas_bounds_why(why, whysize, "trades", tbuf, reason);
 		return -1;
 	}
 	if (r->type == MDAS_REC_QUOTE) {
@@ -348,55 +373,20 @@ mdas_record_validate(struct mdas_record *r, char *why, size_t whysize)
 		book_side(r, MDAS_N_ASK, MDAS_N_ASK_SIZE);
 	}
 	for (i = 0; i < MDAS_N_COUNT; i++) {
-		if (num_bound[i] == B_DERIVED || isnan(v = r->num[i].v))
+		if (isnan(r->num[i].v))
 			continue;
-		if (!isfinite(v) || fabs(v) >= MDAS_VALUE_LIMIT) {
+		if ((reason = mdas_bounds_check(num_bound[i], r->num[i].v, future)) != NULL) {
 			num_text(r, (enum mdas_rec_num)i, a);
-			snprintf(why, whysize, "%s %s is out of range (beyond 1e18)",
-			    num_names[i], a);
-			return -1;
-		}
-		if (v < 0 && (num_bound[i] != B_PRICE || !negative_ok)) {
-			num_text(r, (enum mdas_rec_num)i, a);
-			snprintf(why, whysize, "%s is negative (%s)", num_names[i], a);
+			mdas_bounds_why(why, whysize, num_names[i], a, reason);
 			return -1;
 		}
 	}
-	switch (r->type) {
-	case MDAS_REC_SPLIT:
-		if (!(r->num[MDAS_N_NUMERATOR].v > 0 && r->num[MDAS_N_DENOMINATOR].v > 0)) {
-			snprintf(why, whysize, "numerator and denominator must be > 0");
-			return -1;
-		}
-		return 0;
-	case MDAS_REC_DIVIDEND:
-		if (isnan(r->num[MDAS_N_AMOUNT].v)) {
-			snprintf(why, whysize, "amount is missing");
-			return -1;
-		}
-		return 0;
-	default:
-		break;
-	}
-	hi = r->num[MDAS_N_HIGH].v;
-	lo = r->num[MDAS_N_LOW].v;
-	cl = r->num[MDAS_N_CLOSE].v;
-	if (!isnan(hi) && !isnan(lo) && hi < lo) {
-		num_text(r, MDAS_N_HIGH, a);
-		num_text(r, MDAS_N_LOW, b);
-		snprintf(why, whysize, "high %s is below low %s", a, b);
+	mdas_bounds_record_init(&b, type_names[r->type]);
+	for (i = 0; i < MDAS_N_COUNT; i++)
+		if ((slot = mdas_bounds_record_slot(&b, num_names[i])) != NULL)
+			*slot = r->num[i].v;
+	if (mdas_bounds_check_record(&b, why, whysize, member_text, r) != NULL)
 		return -1;
-	}
-	/* "Beyond rounding": Yahoo prices are float32 values printed as
-	 * doubles, good to about 7 digits. */
-	tol = 1e-6 * (isnan(hi) ? fabs(cl) : fabs(hi));
-	if (!isnan(cl) && ((!isnan(lo) && cl < lo - tol) || (!isnan(hi) && cl > hi + tol))) {
-		num_text(r, MDAS_N_CLOSE, a);
-		num_text(r, MDAS_N_LOW, b);
-		num_text(r, MDAS_N_HIGH, c);
-		snprintf(why, whysize, "close %s is outside low %s .. high %s", a, b, c);
-		return -1;
-	}
 	return 0;
 }
 
@@ -460,8 +450,6 @@ prepare_slots(void)
 		ev_slots[i] = resolve(mdas_event_fields[i].name);
 	slots_ready = 1;
 }
-
-static const char *const type_names[] = { "quote", "bar", "dividend", "split" };
 
 static void
 write_num(struct mdas_jsonw *w, const struct mdas_record *r, int i)
@@ -584,12 +572,27 @@ round_like(double x, const struct mdas_record *r, int a, int b, int extra)
 	return nearbyint(x * pow(10, dp)) / pow(10, dp);
 }
 
-/* A derived metric: null unless finite (a tiny prev_close can make a
- * ratio overflow even within the bounds). */
-static void
-set_metric(struct mdas_record *r, enum mdas_rec_num which, double v)
+int
+mdas_record_set_metric(struct mdas_record *r, enum mdas_rec_num which, double v)
 {
-	mdas_record_set_num(r, which, isfinite(v) ? v : NAN);
+	char buf[MDAS_NUMBER_MAX];
+	int len;
+
+	if (!bounds_ready)
+		prepare_bounds();
+	/* Checked as written: 12 digits can round 9.999999999999e17 up to
+	 * 1e18.  A tiny prev_close can make a ratio overflow even when every
+	 * input is within the bounds. */
+	if (isfinite(v)) {
+		len = mdas_format_sig(v, MDAS_DERIVED_DIGITS, buf);
+		v = strtod(buf, NULL);
+		if (mdas_bounds_check(num_bound[which], v, 1) == NULL) {
+			mdas_record_set_num_text(r, which, v, buf, (size_t)len);
+			return 0;
+		}
+	}
+	mdas_record_set_null(r, which);
+	return -1;
 }
 
 void
@@ -603,16 +606,16 @@ mdas_record_derive(struct mdas_record *r)
 	if (!isnan(bid) && !isnan(ask)) {
 		mid = round_like((bid + ask) / 2, r, MDAS_N_BID, MDAS_N_ASK, 1);
 		spread = round_like(ask - bid, r, MDAS_N_BID, MDAS_N_ASK, 0);
-		set_metric(r, MDAS_N_MID, mid);
-		set_metric(r, MDAS_N_SPREAD, spread);
+		mdas_record_set_metric(r, MDAS_N_MID, mid);
+		mdas_record_set_metric(r, MDAS_N_SPREAD, spread);
 		if (mid > 0)
-			set_metric(r, MDAS_N_SPREAD_BPS, spread / mid * 10000);
+			mdas_record_set_metric(r, MDAS_N_SPREAD_BPS, spread / mid * 10000);
 	}
 	if (!isnan(close) && !isnan(prev) && prev != 0) {
-		set_metric(r, MDAS_N_CHANGE,
+		mdas_record_set_metric(r, MDAS_N_CHANGE,
 		    round_like(close - prev, r, MDAS_N_CLOSE, MDAS_N_PREV_CLOSE, 0));
-		set_metric(r, MDAS_N_CHANGE_PCT, (close - prev) / prev * 100);
+		mdas_record_set_metric(r, MDAS_N_CHANGE_PCT, (close - prev) / prev * 100);
 	}
 	if (!isnan(hi) && !isnan(lo) && hi > 0 && lo > 0)
-		set_metric(r, MDAS_N_RANGE_VOL, fabs(log(hi / lo)) / sqrt(4 * log(2.0)));
+		mdas_record_set_metric(r, MDAS_N_RANGE_VOL, fabs(log(hi / lo)) / sqrt(4 * log(2.0)));
 }

@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "bounds.h"
 #include "decimal.h"
 #include "jsonw.h"
 
@@ -68,19 +69,9 @@ enum mdas_rec_num {
  * the value): the longest decimal.h produces. */
 #define MDAS_NUM_TEXT_MAX (MDAS_DECIMAL_MAX - 1)
 
-/* ---- The schema's bounds, in one place ----------------------------------
- * Every value from upstream is checked against these before a record is
- * written (mdas_record_set_json, mdas_record_set_ts_json,
- * mdas_record_set_count_json, mdas_record_validate); see mdas-schema(7).
- * They keep the arithmetic done later (ts * 1000, days from ts, sums and
- * ratios of prices, the exporters' conversions) far from overflow. */
-/* ts: 1970-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z. */
-#define MDAS_TS_MIN_MS INT64_C(0)
-#define MDAS_TS_MAX_MS INT64_C(253402300799999)
-/* Prices, volumes, sizes, amounts and split ratios: finite, |v| < this. */
-#define MDAS_VALUE_LIMIT 1e18
-/* Counts (trades): whole numbers 0 .. 2^53 - 1, exact in every JSON reader. */
-#define MDAS_COUNT_MAX ((INT64_C(1) << 53) - 1)
+/* The bounds every number is checked against (MDAS_TS_MS_MIN, ...,
+ * mdas_bounds_check()) are in bounds.h: one table for mdas-normalize
+ * and the exporters' reader. */
 
 /* A number: v is NaN when unknown (written as null).  When len > 0 the
  * number is written as text[0..len) (the digits the source sent),
@@ -150,7 +141,7 @@ enum mdas_numparse {
 	MDAS_NUM_RANGE,         /* outside what the JSON parser can hold: an
 	                         * integer beyond int64, a non-zero number that
 	                         * parsed to 0, a time outside the bounds, a
-	                         * count outside 0..MDAS_COUNT_MAX */
+	                         * count outside 0..MDAS_COUNT_MAX (bounds.h) */
 };
 
 /* Sets number `which` from a JSON number, keeping the text it was
@@ -163,7 +154,7 @@ enum mdas_numparse mdas_record_set_json(struct mdas_record *r,
 
 /* Sets r's time from epoch units of unit_ms milliseconds (1000 for
  * seconds, 1 for ms): a JSON integer, or a double with no fraction.
- * MDAS_NUM_RANGE when outside MDAS_TS_MIN_MS..MDAS_TS_MAX_MS (checked
+ * MDAS_NUM_RANGE when outside MDAS_TS_MS_MIN..MDAS_TS_MS_MAX (checked
  * before multiplying); has_ts stays 0 unless MDAS_NUM_OK. */
 enum mdas_numparse mdas_record_set_ts_json(struct mdas_record *r,
     struct json_object *v, int64_t unit_ms);
@@ -175,11 +166,11 @@ enum mdas_numparse mdas_record_set_count_json(struct mdas_record *r,
 /* The one gate before a record is written.  Applies the book rule (a bid
  * or ask that is 0 or null means no order on that side: price and size
  * become null, and so does everything derived from them), then checks r
- * against the schema: no overflow, ts within the bounds, every number
- * within its bounds (prices >= 0 except for asset_class "future", which
- * may trade below zero; volumes, sizes and dividend amounts >= 0; split
- * ratios > 0), high >= low and close within [low, high] beyond rounding.
- * Returns 0, or -1 with the reason in why (starting with the field). */
+ * against the schema's bounds (bounds.h: the same table and rules the
+ * exporters' reader applies): no overflow, ts_ms, trades and every number
+ * within its bound, then the rules across fields.  Returns 0, or -1 with
+ * the reason in why, as mdas_bounds_why() words it ("volume -1 is
+ * negative"). */
 int mdas_record_validate(struct mdas_record *r, char *why, size_t whysize);
 
 /* Writes r as one compact JSON object (keys in schema order; quote and
@@ -191,7 +182,15 @@ void mdas_record_write(struct mdas_jsonw *w, const struct mdas_record *r);
  * spread_bps (when bid and ask are both known), change and change_pct
  * (when close and a non-zero prev_close are known; change_pct in
  * percent) and range_vol (Parkinson: |ln(high/low)| / sqrt(4 ln 2), when
- * both are known and > 0).  A metric that would not be finite is null. */
+ * both are known and > 0), each with mdas_record_set_metric(). */
 void mdas_record_derive(struct mdas_record *r);
+
+/* Sets derived metric `which` (mid .. rolling_vol) to v rounded to
+ * MDAS_DERIVED_DIGITS, as it will be written.  A metric whose rounded
+ * value is outside its bound (bounds.h: not finite, beyond 1e18, a
+ * negative volatility) is null instead, so a record that passed
+ * mdas_record_validate() stays within the bounds after derivation.
+ * Returns 0, or -1 when the metric became null. */
+int mdas_record_set_metric(struct mdas_record *r, enum mdas_rec_num which, double v);
 
 #endif

@@ -233,17 +233,20 @@ mdas_series_complete(struct mdas_series_table *t, struct mdas_series *s,
 	if (s->close.set)
 		set_from_prev(r, MDAS_N_PREV_CLOSE, &s->close);
 	mdas_record_derive(r);
+	/* A ratio of prices within the bounds can still overflow or vanish
+	 * (9e17 then 5e-324): such a return is null, and not in the window,
+	 * whose deviation would become inf or NaN. */
 	if (s->close.set && !isnan(close) && close > 0 && s->close.v > 0 &&
-	    !(r->imputed & MDAS_IMPUTED_CLOSE)) {
+	    !(r->imputed & MDAS_IMPUTED_CLOSE) &&
+	    mdas_record_set_metric(r, MDAS_N_LOG_RETURN, log(close / s->close.v)) == 0) {
 		double lr = log(close / s->close.v);
 
-		mdas_record_set_num(r, MDAS_N_LOG_RETURN, lr);
 		s->window[s->wpos] = lr;
 		s->wpos = (s->wpos + 1) % t->window;
 		if (s->wcount < t->window)
 			s->wcount++;
 		if (s->wcount == t->window)
-			mdas_record_set_num(r, MDAS_N_ROLLING_VOL,
+			mdas_record_set_metric(r, MDAS_N_ROLLING_VOL,
 			    window_sd(s->window, t->window));
 	}
 	remember(&s->close, r, MDAS_N_CLOSE);

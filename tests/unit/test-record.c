@@ -231,7 +231,7 @@ test_validate(void)
 	mdas_record_set_str(r, MDAS_S_ASSET_CLASS, "equity");
 	mdas_record_set_num(r, MDAS_N_CLOSE, -37.63);
 	tap_ok(mdas_record_validate(r, why, sizeof(why)) < 0 &&
-	    strcmp(why, "close is negative (-37.63)") == 0, "equity: a negative close is rejected");
+	    strcmp(why, "close -37.63 is negative (only a future's price may be)") == 0, "equity: a negative close is rejected");
 	mdas_record_init(r, MDAS_REC_BAR);
 	mdas_record_set_str(r, MDAS_S_ASSET_CLASS, "future");
 	mdas_record_set_num(r, MDAS_N_CLOSE, -37.63);
@@ -240,11 +240,11 @@ test_validate(void)
 	tap_ok(mdas_record_validate(r, why, sizeof(why)) == 0, "future: negative prices pass");
 	mdas_record_set_num(r, MDAS_N_VOLUME, -1);
 	tap_ok(mdas_record_validate(r, why, sizeof(why)) < 0 &&
-	    strcmp(why, "volume is negative (-1)") == 0, "future: a negative volume does not");
+	    strcmp(why, "volume -1 is negative") == 0, "future: a negative volume does not");
 	mdas_record_init(r, MDAS_REC_BAR);
 	mdas_record_set_num(r, MDAS_N_HIGH, 1e18);
 	tap_ok(mdas_record_validate(r, why, sizeof(why)) < 0 &&
-	    strcmp(why, "high 1000000000000000000 is out of range (beyond 1e18)") == 0,
+	    strcmp(why, "high 1000000000000000000 is beyond 1e18 in magnitude") == 0,
 	    "a price of 1e18 is out of range");
 	mdas_record_init(r, MDAS_REC_BAR);
 	mdas_record_set_num(r, MDAS_N_HIGH, 9.99e17);
@@ -258,7 +258,7 @@ test_validate(void)
 	    strcmp(why, "amount is missing") == 0, "a dividend without an amount is rejected");
 	mdas_record_init(r, MDAS_REC_QUOTE);
 	r->has_ts = 1;
-	r->ts_ms = MDAS_TS_MAX_MS + 1;
+	r->ts_ms = MDAS_TS_MS_MAX + 1;
 	tap_ok(mdas_record_validate(r, why, sizeof(why)) < 0, "a ts past 9999 is rejected");
 
 	/* The book rule, for any source. */
