@@ -199,8 +199,9 @@ main(int argc, char **argv)
 		goto done;
 	}
 	if (skipped > 0)
-		mdas_warn("%lu error record%s not written: standard output holds the records only",
-		    skipped, skipped == 1 ? "" : "s");
+		mdas_warn("%lu error record%s not written: %s holds the records only",
+		    skipped, skipped == 1 ? "" : "s",
+		    strcmp(o.output, "-") == 0 ? "standard output" : o.output);
 	/* The data file first: an errors file alone would be misleading. */
 	if (commit_and_print(x, out, &err) != 0) {
 		out = NULL;

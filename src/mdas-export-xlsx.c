@@ -75,8 +75,12 @@ main(int argc, char **argv)
 	if (optind < argc)
 		return mdas_cli_operand_error(argv[optind], usage);
 	/* A zip file is written with seeks, so it cannot go down a pipe. */
-	if (o.output != NULL && strcmp(o.output, "-") == 0) {
-		mdas_errorx("-o -: a workbook cannot be written to standard output");
+	if (o.output != NULL && mdas_export_output_is_stream(o.output)) {
+		if (strcmp(o.output, "-") == 0)
+			mdas_errorx("-o -: a workbook cannot be written to standard output");
+		else
+			mdas_errorx("-o %s: a workbook cannot be written to a FIFO or character device",
+			    o.output);
 		return MDAS_EXIT_USAGE;
 	}
 	if ((x = mdas_export_begin(&o, &status)) == NULL)

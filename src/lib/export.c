@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
@@ -30,12 +31,14 @@ struct mdas_export {
 	const char *fallback;     /* export.fallback_dir or NULL */
 	int fell_back;            /* later outputs go straight to fallback */
 	const char *output;       /* -o */
+	int output_stream;        /* -o names a stream (output_kind) */
 	int force;
 	const char *recovered;    /* the directory last recovered */
 };
 
 struct mdas_export_out {
-	struct mdas_atomic *atomic;   /* NULL for standard output */
+	struct mdas_atomic *atomic;   /* NULL for a stream */
+	FILE *stream;                 /* -o FIFO or device; NULL: stdout */
 	int lock_fd;
 	int force;
 	char *final_path;
@@ -52,6 +55,56 @@ mdas_export_getopt(struct mdas_export_opts *o, int c, const char *arg)
 	case 'o': o->output = arg; return 1;
 	default: return 0;
 	}
+}
+
+/* What an output path names.  Only a regular file (or nothing) is ever
+ * written through a temporary and renamed into place: renaming over a
+ * FIFO or a device (-o /dev/null as root) would replace it with a
+ * regular file.  A FIFO or character device named by -o, or a link to
+ * one (/dev/stdout, /dev/fd/N), is written as a stream, like "-"; a
+ * link to anything else is not followed (it may have been planted). */
+enum out_kind { OUT_FILE, OUT_STREAM, OUT_BAD };
+
+static enum out_kind
+output_kind(const char *path, int stream_ok)
+{
+	struct stat st, target;
+
+	if (strcmp(path, "-") == 0)
+		return OUT_STREAM;
+	if (lstat(path, &st) != 0 || S_ISREG(st.st_mode))
+		return OUT_FILE;
+	if (S_ISLNK(st.st_mode) && stat(path, &target) == 0)
+		st = target;
+	if (stream_ok && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
+		return OUT_STREAM;
+	return OUT_BAD;
+}
+
+int
+mdas_export_output_is_stream(const char *path)
+{
+	return output_kind(path, 1) == OUT_STREAM;
+}
+
+/* Why path (OUT_BAD) is refused. */
+static void
+output_refused(const char *path, int stream_ok, struct mdas_error *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		mdas_error_set(err, "%s: a symbolic link, not followed (only one to a "
+		    "FIFO or character device is written through)", path);
+	else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		mdas_error_errno(err, EISDIR, "%s", path);
+	else if (stream_ok)
+		mdas_error_set(err, "%s: not a regular file, FIFO or character device", path);
+	else
+		mdas_error_set(err, "%s: not a regular file (only -o writes to a FIFO "
+		    "or character device)", path);
+	if (err != NULL && err->errnum == 0)
+		err->errnum = EEXIST;
 }
 
 struct mdas_export *
@@ -122,6 +175,7 @@ mdas_export_begin(const struct mdas_export_opts *o, int *status)
 		x->dir = "data/exports";
 	x->fallback = mdas_settings_string(x->settings, "export.fallback_dir");
 	x->output = o->output;
+	x->output_stream = o->output != NULL && output_kind(o->output, 1) == OUT_STREAM;
 	x->force = o->force;
 	return x;
 fail:
@@ -160,7 +214,7 @@ mdas_export_basename(const struct mdas_export *x)
 int
 mdas_export_to_stdout(const struct mdas_export *x)
 {
-	return x->output != NULL && strcmp(x->output, "-") == 0;
+	return x->output_stream;
 }
 
 static int
@@ -189,6 +243,12 @@ open_in(struct mdas_export *x, const char *path, struct mdas_error *err)
 	}
 	out->lock_fd = -1;
 	out->force = x->force;
+	/* Before anything is created beside it: a FIFO, device, directory
+	 * or link at the final name is never replaced. */
+	if (output_kind(path, 0) == OUT_BAD) {
+		output_refused(path, 0, err);
+		goto fail;
+	}
 	if ((out->atomic = mdas_atomic_open(path, err)) == NULL)
 		goto fail;
 	mdas_dirname(path, dir, sizeof(dir));
@@ -244,13 +304,59 @@ open_stdout(struct mdas_error *err)
 	return out;
 }
 
+/* A FIFO or character device, written where it is: no temporary, no
+ * lock, nothing to rename.  No O_CREAT (it exists) and O_NOFOLLOW unless
+ * the name was a link to one; what was opened is checked again, so a
+ * regular file swapped in meanwhile is never written in place. */
+static struct mdas_export_out *
+open_stream(const char *path, struct mdas_error *err)
+{
+	struct mdas_export_out *out;
+	struct stat st;
+	int fd, flags = O_WRONLY | O_NOCTTY | O_CLOEXEC;
+
+	if (lstat(path, &st) == 0 && !S_ISLNK(st.st_mode))
+		flags |= O_NOFOLLOW;
+	if ((fd = open(path, flags)) < 0) {
+		mdas_error_errno(err, errno, "%s", path);
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))) {
+		close(fd);
+		mdas_error_set(err, "%s: no longer a FIFO or character device", path);
+		return NULL;
+	}
+	if ((out = open_stdout(err)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	free(out->final_path);
+	if ((out->final_path = strdup(path)) == NULL ||
+	    (out->stream = fdopen(fd, "w")) == NULL) {
+		mdas_error_errno(err, errno ? errno : ENOMEM, "%s", path);
+		if (out->stream == NULL)
+			close(fd);
+		mdas_export_out_abort(out);
+		return NULL;
+	}
+	return out;
+}
+
 struct mdas_export_out *
 mdas_export_out_open_path(struct mdas_export *x, const char *path,
     struct mdas_error *err)
 {
 	if (strcmp(path, "-") == 0)
 		return open_stdout(err);
-	return open_in(x, path, err);
+	switch (output_kind(path, 1)) {
+	case OUT_STREAM:
+		return open_stream(path, err);
+	case OUT_BAD:
+		output_refused(path, 1, err);
+		return NULL;
+	default:
+		return open_in(x, path, err);
+	}
 }
 
 static void
@@ -323,7 +429,9 @@ mdas_export_out_open(struct mdas_export *x, const char *suffix, int use_o,
 FILE *
 mdas_export_out_fp(struct mdas_export_out *out)
 {
-	return out->atomic != NULL ? mdas_atomic_fp(out->atomic) : stdout;
+	if (out->atomic != NULL)
+		return mdas_atomic_fp(out->atomic);
+	return out->stream != NULL ? out->stream : stdout;
 }
 
 const char *
@@ -347,6 +455,8 @@ mdas_export_out_failed(struct mdas_export_out *out)
 static void
 out_free(struct mdas_export_out *out)
 {
+	if (out->stream != NULL)
+		fclose(out->stream);
 	mdas_lock_release(out->lock_fd);
 	free(out->final_path);
 	free(out);
@@ -357,7 +467,14 @@ mdas_export_out_commit(struct mdas_export_out *out, struct mdas_error *err)
 {
 	int rc = 0;
 
-	if (out->atomic == NULL) {
+	if (out->stream != NULL) {
+		FILE *fp = out->stream;
+
+		out->stream = NULL;
+		errno = 0;
+		if (ferror(fp) | fclose(fp))
+			rc = mdas_error_errno(err, errno ? errno : EIO, "%s", out->final_path);
+	} else if (out->atomic == NULL) {
 		errno = 0;
 		if (fflush(stdout) != 0 || ferror(stdout))
 			rc = mdas_error_errno(err, errno ? errno : EIO,

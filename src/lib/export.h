@@ -18,7 +18,10 @@
  * mdas_runid_next() in the configured state_dir (a notice says so).
  * Output files are DIR/PREFIX_RUNID<suffix>: DIR is --output-dir, else
  * export.dir (created when missing); PREFIX is export.prefix.  -o FILE
- * names the file exactly (no fallback), -o - is standard output.
+ * names the file exactly (no fallback), -o - is standard output; an
+ * existing FIFO or character device, or a link to one, is written as a
+ * stream like "-".  A link to anything else, a directory or another
+ * kind of file is refused, never followed or replaced.
  *
  * An output is atomic (fsutil.h): written under a temporary name in its
  * directory, fsync'ed, then linked into place.  Opening it also takes an
@@ -102,8 +105,14 @@ const char *mdas_export_run_id(const struct mdas_export *x);
 struct mdas_settings *mdas_export_settings(const struct mdas_export *x);
 /* "market_data_RUNID" (export.prefix and the run ID). */
 const char *mdas_export_basename(const struct mdas_export *x);
-/* True when -o - was given: data goes to standard output. */
+/* True when -o names a stream: "-" (standard output), or an existing
+ * FIFO or character device or a symbolic link to one (/dev/stdout,
+ * /dev/null).  Data goes straight there (no temporary, no lock, nothing
+ * renamed), no path is printed and nothing is written beside it. */
 int mdas_export_to_stdout(const struct mdas_export *x);
+/* The same test for a path before mdas_export_begin() (for writers that
+ * cannot stream, like the workbook). */
+int mdas_export_output_is_stream(const char *path);
 
 /* ---- Output files ---- */
 
