@@ -57,25 +57,31 @@ mdas_export_getopt(struct mdas_export_opts *o, int c, const char *arg)
 	}
 }
 
-/* What an output path names.  Only a regular file (or nothing) is ever
- * written through a temporary and renamed into place: renaming over a
- * FIFO or a device (-o /dev/null as root) would replace it with a
- * regular file.  A FIFO or character device named by -o, or a link to
- * one (/dev/stdout, /dev/fd/N), is written as a stream, like "-"; a
- * link to anything else is not followed (it may have been planted). */
+/* What an output path names.  Only a regular file (or nothing, or at a
+ * default name a link, which is replaced, never followed) is written
+ * through a temporary and renamed into place: renaming over a FIFO or a
+ * device (-o /dev/null as root) would replace it with a regular file.
+ * stream_ok (-o): a FIFO or character device, or a link to one
+ * (/dev/stdout, /dev/fd/N), is written as a stream, like "-"; a link to
+ * anything else is neither followed nor replaced, since -o may name a
+ * system path (/dev/stdout when standard output is a file). */
 enum out_kind { OUT_FILE, OUT_STREAM, OUT_BAD };
 
 static enum out_kind
 output_kind(const char *path, int stream_ok)
 {
-	struct stat st, target;
+	struct stat st;
 
 	if (strcmp(path, "-") == 0)
 		return OUT_STREAM;
 	if (lstat(path, &st) != 0 || S_ISREG(st.st_mode))
 		return OUT_FILE;
-	if (S_ISLNK(st.st_mode) && stat(path, &target) == 0)
-		st = target;
+	if (S_ISLNK(st.st_mode)) {
+		if (!stream_ok)
+			return OUT_FILE;
+		if (stat(path, &st) != 0)
+			return OUT_BAD;
+	}
 	if (stream_ok && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
 		return OUT_STREAM;
 	return OUT_BAD;
@@ -93,16 +99,15 @@ output_refused(const char *path, int stream_ok, struct mdas_error *err)
 {
 	struct stat st;
 
-	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-		mdas_error_set(err, "%s: a symbolic link, not followed (only one to a "
-		    "FIFO or character device is written through)", path);
-	else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+	if (!stream_ok)
+		mdas_error_set(err, "%s: not a regular file; will not replace it", path);
+	else if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		mdas_error_set(err, "%s: a symbolic link to neither a FIFO nor a character "
+		    "device; not followed or replaced", path);
+	else if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		mdas_error_errno(err, EISDIR, "%s", path);
-	else if (stream_ok)
-		mdas_error_set(err, "%s: not a regular file, FIFO or character device", path);
 	else
-		mdas_error_set(err, "%s: not a regular file (only -o writes to a FIFO "
-		    "or character device)", path);
+		mdas_error_set(err, "%s: not a regular file, FIFO or character device", path);
 	if (err != NULL && err->errnum == 0)
 		err->errnum = EEXIST;
 }
@@ -243,8 +248,8 @@ open_in(struct mdas_export *x, const char *path, struct mdas_error *err)
 	}
 	out->lock_fd = -1;
 	out->force = x->force;
-	/* Before anything is created beside it: a FIFO, device, directory
-	 * or link at the final name is never replaced. */
+	/* Before anything is created beside it (checked again under the
+	 * lock below): a FIFO, device or directory is never replaced. */
 	if (output_kind(path, 0) == OUT_BAD) {
 		output_refused(path, 0, err);
 		goto fail;
