@@ -151,8 +151,8 @@ mdas_format_sig(double v, int sig, char *buf)
 	neg = v < 0;
 	a = fabs(v);
 	e = (int)floor(log10(a));
-	/* Plain notation for 1e-7 <= |v| < 1e21, as mdas_format_double. */
-	if (e < -7 || e > 20)
+	/* Plain notation for 1e-7 <= |v| < 1e18, as mdas_format_double. */
+	if (e < -7 || e > 17)
 		return mdas_format_double(v, buf);
 	/* n = round(a * 10^(sig-1-e)): an integer of sig digits.  The
 	 * scaling is by an exact power of ten (<= 1e22), so the only error

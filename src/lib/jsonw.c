@@ -313,7 +313,7 @@ mdas_format_double(double v, char *buf)
 	while (ndigits > 1 && digits[ndigits - 1] == '0')
 		ndigits--;
 
-	if (exp10 >= -7 && exp10 < 21) {
+	if (exp10 >= -7 && exp10 < 18) {
 		if (exp10 < 0) {
 			buf[pos++] = '0';
 			buf[pos++] = '.';

@@ -4,8 +4,11 @@
  *
  * Numbers are printed in the shortest form that reads back as the same
  * double (0.1 stays 0.1, 75.0875015258789 stays as Yahoo sent it), in
- * plain decimal notation for exponents from -7 to 20 (so a price is never
- * written as 1e+02) and with an exponent outside that range.  NaN and
+ * plain decimal notation for exponents from -7 to 17 (so a price is never
+ * written as 1e+02) and with an exponent outside that range: from 1e18
+ * (MDAS_VALUE_LIMIT) on, digits alone would read back as an integer, which
+ * json-c, and so every mdas reader, clamps silently past 64 bits
+ * (99900000000000000000 reads as 9223372036854775807).  NaN and
  * infinities are written as null.
  *
  * Commas and nesting are handled by the writer.  An allocation failure is
