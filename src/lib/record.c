@@ -268,6 +268,82 @@ mdas_record_set_count_json(struct mdas_record *r, struct json_object *v)
 
 /* ---- validation -------------------------------------------------------- */
 
+/* What each schema key is, resolved once from the names in schema.c so
+ * the writer follows that table even if it is reordered. */
+enum slot_kind {
+	K_NULL, K_TYPE, K_STR, K_NUM, K_TS, K_TS_MS, K_TRADES, K_IMPUTED,
+	K_SCHEMA,
+};
+
+struct slot {
+	unsigned char kind, idx;
+};
+
+static struct slot rec_slots[64], ev_slots[64];
+static int slots_ready;
+
+static struct slot
+resolve(const char *name)
+{
+	struct slot s = { K_NULL, 0 };
+	int i;
+
+	if (strcmp(name, "type") == 0)
+		s.kind = K_TYPE;
+	else if (strcmp(name, "ts") == 0)
+		s.kind = K_TS;
+	else if (strcmp(name, "ts_ms") == 0)
+		s.kind = K_TS_MS;
+	else if (strcmp(name, "trades") == 0)
+		s.kind = K_TRADES;
+	else if (strcmp(name, "imputed") == 0)
+		s.kind = K_IMPUTED;
+	else if (strcmp(name, "schema_version") == 0)
+		s.kind = K_SCHEMA;
+	else {
+		for (i = 0; i < MDAS_S_COUNT; i++)
+			if (strcmp(name, str_names[i]) == 0) {
+				s.kind = K_STR;
+				s.idx = (unsigned char)i;
+				return s;
+			}
+		for (i = 0; i < MDAS_N_COUNT; i++)
+			if (strcmp(name, num_names[i]) == 0) {
+				s.kind = K_NUM;
+				s.idx = (unsigned char)i;
+				return s;
+			}
+	}
+	return s;
+}
+
+static void
+prepare_slots(void)
+{
+	size_t i;
+
+	for (i = 0; i < mdas_record_nfields && i < 64; i++)
+		rec_slots[i] = resolve(mdas_record_fields[i].name);
+	for (i = 0; i < mdas_event_nfields && i < 64; i++)
+		ev_slots[i] = resolve(mdas_event_fields[i].name);
+	slots_ready = 1;
+}
+
+/* The schema's keys for a record of type t, resolved. */
+static void
+record_slots(enum mdas_record_type t, const struct slot **slots, size_t *n)
+{
+	if (t == MDAS_REC_QUOTE || t == MDAS_REC_BAR) {
+		*slots = rec_slots;
+		*n = mdas_record_nfields;
+	} else {
+		*slots = ev_slots;
+		*n = mdas_event_nfields;
+	}
+	if (*n > 64)
+		*n = 64;
+}
+
 /* Each number member's bound, looked up once by name in bounds.c's
  * table, so that table alone says what a member may hold. */
 static enum mdas_bound num_bound[MDAS_N_COUNT];
@@ -340,10 +416,12 @@ member_text(void *ctx, const char *field, char *tmp)
 int
 mdas_record_validate(struct mdas_record *r, char *why, size_t whysize)
 {
-	char a[NUM_TEXT_BUF], tbuf[24];
-	const char *reason;
+	char a[NUM_TEXT_BUF];
+	const char *reason, *field;
+	const struct slot *slots;
 	struct mdas_bounds_record b;
-	double *slot;
+	double *slot, v;
+	size_t j, n;
 	int future, i;
 
 	if (r->overflow) {
@@ -354,32 +432,39 @@ mdas_record_validate(struct mdas_record *r, char *why, size_t whysize)
 	if (!bounds_ready)
 		prepare_bounds();
 	future = mdas_bounds_future(mdas_record_str(r, MDAS_S_ASSET_CLASS));
-	/* The integers first: their conversion to double is exact in range,
-	 * and a value out of range only has to compare as such. */
-	if (r->has_ts && (reason = mdas_bounds_check(MDAS_BOUND_TS_MS,
-	    (double)r->ts_ms, future)) != NULL) {
-		snprintf(tbuf, sizeof(tbuf), "%" PRId64, r->ts_ms);
-		mdas_bounds_why(why, whysize, "ts_ms", tbuf, reason);
-		return -1;
-	}
-	if (r->trades >= 0 && (reason = mdas_bounds_check(MDAS_BOUND_COUNT,
-	    (double)r->trades, future)) != NULL) {
-		snprintf(tbuf, sizeof(tbuf), "%" PRId64, r->trades);
-		mdas_bounds_why(why, whysize, "trades", tbuf, reason);
-		return -1;
-	}
 	if (r->type == MDAS_REC_QUOTE) {
 		book_side(r, MDAS_N_BID, MDAS_N_BID_SIZE);
 		book_side(r, MDAS_N_ASK, MDAS_N_ASK_SIZE);
 	}
-	for (i = 0; i < MDAS_N_COUNT; i++) {
-		if (isnan(r->num[i].v))
+	/* In the order of the schema, as the exporters' reader checks a
+	 * record, so both name the same first fault. */
+	if (!slots_ready)
+		prepare_slots();
+	record_slots(r->type, &slots, &n);
+	for (j = 0; j < n; j++) {
+		if (slots[j].kind == K_TS_MS && r->has_ts)
+			v = (double)r->ts_ms;
+		else if (slots[j].kind == K_TRADES && r->trades >= 0)
+			v = (double)r->trades;
+		else if (slots[j].kind == K_NUM && !isnan(r->num[slots[j].idx].v))
+			v = r->num[slots[j].idx].v;
+		else
 			continue;
-		if ((reason = mdas_bounds_check(num_bound[i], r->num[i].v, future)) != NULL) {
-			num_text(r, (enum mdas_rec_num)i, a);
-			mdas_bounds_why(why, whysize, num_names[i], a, reason);
-			return -1;
-		}
+		/* Integers convert exactly within the bounds, and one outside
+		 * only has to compare as such. */
+		field = slots[j].kind == K_NUM ? num_names[slots[j].idx] :
+		    slots[j].kind == K_TS_MS ? "ts_ms" : "trades";
+		if ((reason = mdas_bounds_check(slots[j].kind == K_NUM ? num_bound[slots[j].idx] :
+		    slots[j].kind == K_TS_MS ? MDAS_BOUND_TS_MS : MDAS_BOUND_COUNT,
+		    v, future)) == NULL)
+			continue;
+		if (slots[j].kind == K_NUM)
+			num_text(r, (enum mdas_rec_num)slots[j].idx, a);
+		else
+			snprintf(a, sizeof(a), "%" PRId64,
+			    slots[j].kind == K_TS_MS ? r->ts_ms : r->trades);
+		mdas_bounds_why(why, whysize, field, a, reason);
+		return -1;
 	}
 	mdas_bounds_record_init(&b, type_names[r->type]);
 	for (i = 0; i < MDAS_N_COUNT; i++)
@@ -388,67 +473,6 @@ mdas_record_validate(struct mdas_record *r, char *why, size_t whysize)
 	if (mdas_bounds_check_record(&b, why, whysize, member_text, r) != NULL)
 		return -1;
 	return 0;
-}
-
-/* What each schema key is, resolved once from the names in schema.c so
- * the writer follows that table even if it is reordered. */
-enum slot_kind {
-	K_NULL, K_TYPE, K_STR, K_NUM, K_TS, K_TS_MS, K_TRADES, K_IMPUTED,
-	K_SCHEMA,
-};
-
-struct slot {
-	unsigned char kind, idx;
-};
-
-static struct slot rec_slots[64], ev_slots[64];
-static int slots_ready;
-
-static struct slot
-resolve(const char *name)
-{
-	struct slot s = { K_NULL, 0 };
-	int i;
-
-	if (strcmp(name, "type") == 0)
-		s.kind = K_TYPE;
-	else if (strcmp(name, "ts") == 0)
-		s.kind = K_TS;
-	else if (strcmp(name, "ts_ms") == 0)
-		s.kind = K_TS_MS;
-	else if (strcmp(name, "trades") == 0)
-		s.kind = K_TRADES;
-	else if (strcmp(name, "imputed") == 0)
-		s.kind = K_IMPUTED;
-	else if (strcmp(name, "schema_version") == 0)
-		s.kind = K_SCHEMA;
-	else {
-		for (i = 0; i < MDAS_S_COUNT; i++)
-			if (strcmp(name, str_names[i]) == 0) {
-				s.kind = K_STR;
-				s.idx = (unsigned char)i;
-				return s;
-			}
-		for (i = 0; i < MDAS_N_COUNT; i++)
-			if (strcmp(name, num_names[i]) == 0) {
-				s.kind = K_NUM;
-				s.idx = (unsigned char)i;
-				return s;
-			}
-	}
-	return s;
-}
-
-static void
-prepare_slots(void)
-{
-	size_t i;
-
-	for (i = 0; i < mdas_record_nfields && i < 64; i++)
-		rec_slots[i] = resolve(mdas_record_fields[i].name);
-	for (i = 0; i < mdas_event_nfields && i < 64; i++)
-		ev_slots[i] = resolve(mdas_event_fields[i].name);
-	slots_ready = 1;
 }
 
 static void

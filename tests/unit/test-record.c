@@ -1,5 +1,6 @@
 /* Unit tests of the record layer (record.c) and of jsonget.c: the string
- * arena at and past its size, the schema's bounds, the book rule and the
+ * arena at and past its size, the schema's bounds (bounds.c, checked
+ * against the exporters' record reader too), the book rule and the
  * type-checked JSON reads. */
 #include "config.h"
 
@@ -8,9 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "bounds.h"
+#include "export.h"
 #include "jsonget.h"
 #include "jsonw.h"
 #include "record.h"
+#include "schema.h"
 #include "tap.h"
 
 /* A record with guard bytes after it: the arena is its last member, so a
@@ -244,7 +250,7 @@ test_validate(void)
 	mdas_record_init(r, MDAS_REC_BAR);
 	mdas_record_set_num(r, MDAS_N_HIGH, 1e18);
 	tap_ok(mdas_record_validate(r, why, sizeof(why)) < 0 &&
-	    strcmp(why, "high 1000000000000000000 is beyond 1e18 in magnitude") == 0,
+	    strcmp(why, "high 1e+18 is beyond 1e18 in magnitude") == 0,
 	    "a price of 1e18 is out of range");
 	mdas_record_init(r, MDAS_REC_BAR);
 	mdas_record_set_num(r, MDAS_N_HIGH, 9.99e17);
@@ -306,13 +312,199 @@ test_jsonget(void)
 	json_object_put(o);
 }
 
+
+/* ---- one table for both sides ------------------------------------------
+ * mdas_record_validate() (mdas-normalize) and the exporters' record
+ * reader apply bounds.h: whatever record validate accepts (then derived,
+ * as normalize writes it) the reader accepts, and whatever it rejects the
+ * reader rejects with the same message. */
+
+/* The reader's verdict on one NDJSON line: 1 accepted, 0 rejected with
+ * its message (after "t:1: ") in msg. */
+static int
+reader_verdict(const char *line, char *msg, size_t size)
+{
+	FILE *in = fmemopen((void *)line, strlen(line), "r"), *cap = tmpfile();
+	struct mdas_export_reader *rd;
+	struct json_object *rec;
+	struct mdas_error err;
+	char buf[1024], *p;
+	int saved, k;
+
+	if (in == NULL || cap == NULL || (rd = mdas_export_reader_new(in, "t")) == NULL)
+		abort();
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fileno(cap), 2);
+	k = mdas_export_next(rd, &rec, &err);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	mdas_export_reader_free(rd);
+	fclose(in);
+	rewind(cap);
+	buf[0] = '\0';
+	if (fgets(buf, sizeof(buf), cap) == NULL)
+		buf[0] = '\0';
+	fclose(cap);
+	buf[strcspn(buf, "\n")] = '\0';
+	p = strstr(buf, "t:1: ");
+	snprintf(msg, size, "%s", p != NULL ? p + 5 : buf);
+	return k > 0;
+}
+
+static unsigned long rng = 12345;
+
+static unsigned
+pick(unsigned n)
+{
+	rng = rng * 6364136223846793005UL + 1442695040888963407UL;
+	return (unsigned)((rng >> 33) % n);
+}
+
+static double
+pick_num(int nonzero)
+{
+	static const double pool[] = {
+		NAN, NAN, NAN, 0, -0.0, 1, -1, 2.5, -37.63, 75.0875015258789, 74,
+		1e17, 9.99e17, 1e18, -1e18, 5e-324, 1e300, -1e300,
+	};
+	double v;
+
+	do
+		v = pool[pick(sizeof(pool) / sizeof(pool[0]))];
+	while (nonzero && v == 0);
+	return v;
+}
+
+static void
+test_both_sides(void)
+{
+	static const enum mdas_record_type types[] = {
+		MDAS_REC_QUOTE, MDAS_REC_BAR, MDAS_REC_DIVIDEND, MDAS_REC_SPLIT,
+	};
+	static const int64_t trades[] = { -1, -1, 0, 5, INT64_C(9007199254740991),
+		INT64_C(9007199254740992) };
+	static const enum mdas_rec_num prices[] = { MDAS_N_OPEN, MDAS_N_HIGH, MDAS_N_LOW,
+		MDAS_N_CLOSE, MDAS_N_ADJ_CLOSE, MDAS_N_VOLUME, MDAS_N_QUOTE_VOLUME,
+		MDAS_N_PREV_CLOSE };
+	struct mdas_record *r = malloc(sizeof(*r)), *orig = malloc(sizeof(*r));
+	char why[512], msg[1024], line[8192];
+	int i, accepted = 0, rejected = 0, disagree = 0, wrong_msg = 0;
+	size_t j;
+
+	for (i = 0; i < 20000; i++) {
+		enum mdas_record_type t = types[pick(4)];
+
+		mdas_record_init(r, t);
+		mdas_record_set_str(r, MDAS_S_SOURCE, "yahoo");
+		mdas_record_set_str(r, MDAS_S_SYMBOL, "X");
+		mdas_record_set_str(r, MDAS_S_ASSET_CLASS, pick(3) == 0 ? "future" : "equity");
+		r->has_ts = 1;
+		r->ts_ms = INT64_C(1577975400000);
+		if (t == MDAS_REC_DIVIDEND)
+			mdas_record_set_num(r, MDAS_N_AMOUNT, pick_num(0));
+		else if (t == MDAS_REC_SPLIT) {
+			mdas_record_set_num(r, MDAS_N_NUMERATOR, pick_num(0));
+			mdas_record_set_num(r, MDAS_N_DENOMINATOR, pick_num(0));
+		} else {
+			for (j = 0; j < sizeof(prices) / sizeof(prices[0]); j++)
+				mdas_record_set_num(r, prices[j], pick_num(0));
+			r->trades = trades[pick(6)];
+			if (t == MDAS_REC_QUOTE) {
+				/* No zero book price and no size without its price:
+				 * validate would null those (the book rule), and the
+				 * reader rejects them as normalize never writes them. */
+				mdas_record_set_num(r, MDAS_N_BID, pick_num(1));
+				mdas_record_set_num(r, MDAS_N_ASK, pick_num(1));
+				if (!isnan(r->num[MDAS_N_BID].v))
+					mdas_record_set_num(r, MDAS_N_BID_SIZE, pick_num(0));
+				if (!isnan(r->num[MDAS_N_ASK].v))
+					mdas_record_set_num(r, MDAS_N_ASK_SIZE, pick_num(0));
+			}
+		}
+		memcpy(orig, r, sizeof(*r));
+		if (mdas_record_validate(r, why, sizeof(why)) == 0) {
+			mdas_record_derive(r);
+			written(r, line, sizeof(line));
+			accepted++;
+			if (!reader_verdict(line, msg, sizeof(msg))) {
+				if (disagree++ < 3)
+					printf("# validate accepts, the reader rejects (%s): %s", msg, line);
+			}
+		} else {
+			written(orig, line, sizeof(line));
+			rejected++;
+			if (reader_verdict(line, msg, sizeof(msg))) {
+				if (disagree++ < 3)
+					printf("# validate rejects (%s), the reader accepts: %s", why, line);
+			} else if (strcmp(msg, why) != 0 && wrong_msg++ < 3)
+				printf("# validate: '%s', reader: '%s'\n", why, msg);
+		}
+	}
+	tap_ok(accepted > 1000 && rejected > 1000, "both sides: %d records accepted, %d rejected",
+	    accepted, rejected);
+	tap_is_int(disagree, 0, "both sides: the reader accepts exactly what validate accepts");
+	tap_is_int(wrong_msg, 0, "both sides: and rejects the rest with the same message");
+	free(r);
+	free(orig);
+}
+
+static void
+test_bounds_table(void)
+{
+	struct mdas_record *r = malloc(sizeof(*r));
+	size_t i;
+	int unbounded = 0;
+
+	/* Every number of the schema has its bound in the one table. */
+	for (i = 0; i < mdas_export_nfields; i++)
+		if ((mdas_export_fields[i].type == MDAS_FIELD_NUMBER ||
+		    mdas_export_fields[i].type == MDAS_FIELD_INT) &&
+		    strcmp(mdas_export_fields[i].name, "schema_version") != 0 &&
+		    mdas_bound_of(mdas_export_fields[i].name) == MDAS_BOUND_NONE) {
+			printf("# no bound: %s\n", mdas_export_fields[i].name);
+			unbounded++;
+		}
+	tap_is_int(unbounded, 0, "bounds: every number field of the schema is in the table");
+	tap_ok(mdas_bounds_check(MDAS_BOUND_PRICE, -1, 1) == NULL &&
+	    mdas_bounds_check(MDAS_BOUND_PRICE, -1, 0) != NULL &&
+	    mdas_bounds_check(MDAS_BOUND_NONNEG, -1, 1) != NULL &&
+	    mdas_bounds_check(MDAS_BOUND_NONNEG, -0.0, 0) == NULL,
+	    "bounds: a negative price for a future only; a negative volume never; -0 is 0");
+	tap_ok(mdas_bounds_check(MDAS_BOUND_PRICE, 9.99e17, 0) == NULL &&
+	    mdas_bounds_check(MDAS_BOUND_PRICE, 1e18, 0) != NULL &&
+	    mdas_bounds_check(MDAS_BOUND_SIGNED, -1e300, 0) == NULL &&
+	    mdas_bounds_check(MDAS_BOUND_SIGNED, INFINITY, 0) != NULL,
+	    "bounds: prices below 1e18; metrics any finite number");
+	tap_ok(mdas_bounds_check(MDAS_BOUND_COUNT, 9007199254740991.0, 0) == NULL &&
+	    mdas_bounds_check(MDAS_BOUND_COUNT, 9007199254740992.0, 0) != NULL &&
+	    mdas_bounds_check(MDAS_BOUND_COUNT, 1.5, 0) != NULL &&
+	    mdas_bounds_check(MDAS_BOUND_TS_MS, (double)MDAS_TS_MS_MAX, 0) == NULL &&
+	    mdas_bounds_check(MDAS_BOUND_TS_MS, (double)MDAS_TS_MS_MAX + 1, 0) != NULL &&
+	    mdas_bounds_check(MDAS_BOUND_TS_MS, -1, 0) != NULL,
+	    "bounds: trades 0..2^53-1 whole, ts_ms within years 1970..9999");
+	/* A metric is checked as written (its 12-digit text read back). */
+	mdas_record_init(r, MDAS_REC_QUOTE);
+	tap_ok(mdas_record_set_metric(r, MDAS_N_MID, 1e18) < 0 && isnan(r->num[MDAS_N_MID].v) &&
+	    mdas_record_set_metric(r, MDAS_N_MID, 9.99e17) == 0 &&
+	    r->num[MDAS_N_MID].v == 9.99e17, "a mid of 1e18 is null, 9.99e17 is kept");
+	tap_ok(mdas_record_set_metric(r, MDAS_N_SPREAD, -1e300) == 0 &&
+	    r->num[MDAS_N_SPREAD].v == -1e300 &&
+	    mdas_record_set_metric(r, MDAS_N_RANGE_VOL, -0.5) < 0,
+	    "a huge spread is kept; a negative volatility is null");
+	free(r);
+}
+
 int
 main(void)
 {
-	tap_plan(47);
+	tap_plan(56);
 	test_arena();
 	test_numbers();
 	test_validate();
 	test_jsonget();
+	test_bounds_table();
+	test_both_sides();
 	return tap_done();
 }
