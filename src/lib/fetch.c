@@ -14,6 +14,7 @@
 #include "fetchbody.h"
 #include "jsonw.h"
 #include "timeutil.h"
+#include "utf8.h"
 #include "yahoo.h"
 
 #define SPEC_MAX 1024               /* bytes of a bad spec kept for its record */
@@ -199,7 +200,7 @@ emit_error(struct fetch *f, size_t i, long status, const char *code,
 	/* Bytes of a bad spec that are not UTF-8 are replaced, so the
 	 * record stays valid JSON text. */
 	if (s->spec != NULL)
-		mdas_body_utf8_copy(s->spec, strlen(s->spec), spec, sizeof(spec));
+		mdas_utf8_replace(s->spec, strlen(s->spec), spec, sizeof(spec), NULL);
 	mdas_jsonw_begin_object(w);
 	mdas_jsonw_key(w, "type"); mdas_jsonw_string(w, "error");
 	mdas_jsonw_key(w, "stage"); mdas_jsonw_string(w, "fetch");

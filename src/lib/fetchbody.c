@@ -16,6 +16,7 @@
 
 #include "binance.h"
 #include "fetchbody.h"
+#include "utf8.h"
 #include "yahoo.h"
 
 /* ---- type-checked access -------------------------------------------- */
@@ -74,94 +75,19 @@ fail_all(const struct mdas_body_sink *s, size_t n, const char *code, const char 
 		s->error(s->ctx, k, code, msg);
 }
 
-/* ---- UTF-8 and text ------------------------------------------------- */
-
-/* The length of the valid UTF-8 character at p (of len bytes left), or 0
- * when it is not one (overlong, surrogate, past U+10FFFF, cut short). */
-static size_t
-utf8_char(const unsigned char *p, size_t len)
-{
-	unsigned c = p[0], cp, min;
-	size_t need, k;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 1; cp = c & 0x1f; min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 2; cp = c & 0x0f; min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3; cp = c & 0x07; min = 0x10000;
-	} else
-		return 0;
-	if (len <= need)
-		return 0;
-	for (k = 1; k <= need; k++) {
-		if ((p[k] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[k] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return need + 1;
-}
-
-int
-mdas_body_utf8_valid(const char *s, size_t len, size_t *bad)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, l;
-
-	while (i < len) {
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((l = utf8_char(p + i, len - i)) == 0) {
-			if (bad != NULL)
-				*bad = i;
-			return 0;
-		}
-		i += l;
-	}
-	return 1;
-}
-
-void
-mdas_body_utf8_copy(const char *src, size_t len, char *dst, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)src;
-	size_t i = 0, o = 0, l;
-
-	if (n == 0)
-		return;
-	while (i < len) {
-		l = utf8_char(p + i, len - i);
-		if (o + (l ? l : 3) + 1 > n)
-			break;
-		if (l == 0) {
-			memcpy(dst + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i++;
-			continue;
-		}
-		memcpy(dst + o, p + i, l);
-		o += l;
-		i += l;
-	}
-	dst[o] = '\0';
-}
+/* ---- text ---------------------------------------------------------- */
 
 void
 mdas_body_clean_text(const char *src, size_t len, size_t max, char *dst, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)src;
 	size_t i = 0, o = 0, l;
+	uint32_t cp;
 
 	if (n == 0)
 		return;
 	while (i < len) {
-		l = utf8_char(p + i, len - i);
+		l = mdas_utf8_decode(src + i, len - i, &cp);
 		if (o + (l ? l : 1) > max || o + (l ? l : 1) + 4 > n) {
 			/* "..." where it was cut, if there is room for it. */
 			while (o + 4 > n && o > 0)
@@ -170,8 +96,7 @@ mdas_body_clean_text(const char *src, size_t len, size_t max, char *dst, size_t 
 				memcpy(dst + o, "...", 3), o += 3;
 			break;
 		}
-		if (l == 0 || p[i] < 0x20 || p[i] == 0x7f ||
-		    (l == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)) {
+		if (l == 0 || mdas_utf8_is_control(cp)) {
 			/* Control characters (C0, DEL, C1) and bad bytes. */
 			dst[o++] = '?';
 			i += l ? l : 1;
@@ -216,7 +141,7 @@ mdas_body_parse(const char *body, size_t len, char *why, size_t n)
 	}
 	/* json-c's own UTF-8 check lets surrogates and overlong forms
 	 * through, and they would leave here inside a payload. */
-	if (!mdas_body_utf8_valid(body, len, &bad)) {
+	if ((bad = mdas_utf8_invalid_at(body, len)) < len) {
 		snprintf(why, n, "invalid UTF-8 (at byte %zu)", bad);
 		return NULL;
 	}

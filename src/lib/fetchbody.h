@@ -6,7 +6,7 @@
  * assertion, and every message they write is valid UTF-8 without
  * control characters.  This file needs json-c only (no libcurl), so fuzz
  * targets link it alone: src/lib/fetchbody.c plus yahoo.c, binance.c,
- * symbol.c and error.c (or libmdas.a and json-c).
+ * symbol.c, error.c and utf8.c (or libmdas.a and json-c).
  *
  * Error codes written here: "bad_response" (a 200 answer that is not the
  * JSON expected: HTML, text, empty, truncated, malformed, invalid UTF-8,
@@ -56,16 +56,6 @@ void mdas_body_status_text(long status, const char *body, size_t len, char *buf,
  * become '?', invalid UTF-8 becomes '?', and more than max bytes are cut
  * (at a character boundary) with "...".  For upstream texts in messages. */
 void mdas_body_clean_text(const char *src, size_t len, size_t max, char *dst, size_t n);
-
-/* Copies src into dst (n bytes, at least 4) with every byte that is not
- * part of a valid UTF-8 character replaced by U+FFFD, cut at a character
- * boundary when it does not fit.  Control characters are kept (a JSON
- * writer escapes them). */
-void mdas_body_utf8_copy(const char *src, size_t len, char *dst, size_t n);
-
-/* True (1) when [s, s+len) is valid UTF-8 in the strict sense above;
- * else 0, and *bad (when not NULL) is the offset of the first bad byte. */
-int mdas_body_utf8_valid(const char *s, size_t len, size_t *bad);
 
 /* A Yahoo /v7/finance/quote answer for syms[0..n): each symbol's object
  * of quoteResponse.result (matched on "symbol", ignoring case), "Not

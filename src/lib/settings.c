@@ -171,7 +171,7 @@ control_char(const char *s, size_t len, char *buf, size_t n)
 	while (i < len) {
 		if ((k = mdas_utf8_decode(s + i, len - i, &cp)) == 0)
 			k = 1, cp = (unsigned char)s[i];
-		if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
+		if (mdas_utf8_is_control(cp)) {
 			if (cp == '\n')
 				return "a newline";
 			if (cp == '\r')

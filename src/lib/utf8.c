@@ -47,8 +47,10 @@ mdas_utf8_decode(const char *str, size_t n, uint32_t *cp)
 	return len;
 }
 
-size_t
-mdas_utf8_invalid_at(const char *s, size_t n)
+/* Inlined into both callers, so the plain check (reject NULL) keeps its
+ * tight ASCII loop: it runs over every input line. */
+static inline __attribute__((always_inline)) size_t
+scan(const char *s, size_t n, int (*reject)(uint32_t cp))
 {
 	size_t i = 0, k;
 	uint32_t cp;
@@ -56,14 +58,64 @@ mdas_utf8_invalid_at(const char *s, size_t n)
 	while (i < n) {
 		/* ASCII runs are the common case: no decoding needed. */
 		if ((unsigned char)s[i] < 0x80) {
+			if (reject != NULL && reject((unsigned char)s[i]))
+				return i;
 			i++;
 			continue;
 		}
-		if ((k = mdas_utf8_decode(s + i, n - i, &cp)) == 0)
+		if ((k = mdas_utf8_decode(s + i, n - i, &cp)) == 0 ||
+		    (reject != NULL && reject(cp)))
 			return i;
 		i += k;
 	}
 	return n;
+}
+
+size_t
+mdas_utf8_invalid_at(const char *s, size_t n)
+{
+	return scan(s, n, NULL);
+}
+
+size_t
+mdas_utf8_scan(const char *s, size_t n, int (*reject)(uint32_t cp))
+{
+	return scan(s, n, reject);
+}
+
+size_t
+mdas_utf8_replace(const char *s, size_t n, char *dst, size_t size,
+    int (*reject)(uint32_t cp))
+{
+	size_t i = 0, o = 0, k;
+	uint32_t cp;
+
+	if (size == 0)
+		return 0;
+	while (i < n) {
+		k = mdas_utf8_decode(s + i, n - i, &cp);
+		if (k == 0 || (reject != NULL && reject(cp))) {
+			if (o + 3 + 1 > size)
+				break;
+			memcpy(dst + o, "\xEF\xBF\xBD", 3);
+			o += 3;
+			i += k ? k : 1;
+			continue;
+		}
+		if (o + k + 1 > size)
+			break;
+		memcpy(dst + o, s + i, k);
+		o += k;
+		i += k;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+int
+mdas_utf8_is_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
 }
 
 static int

@@ -22,6 +22,24 @@ size_t mdas_utf8_decode(const char *s, size_t n, uint32_t *cp);
  * sequence, or n when all of it is valid UTF-8. */
 size_t mdas_utf8_invalid_at(const char *s, size_t n);
 
+/* Like mdas_utf8_invalid_at(), but also stops at the first character for
+ * which reject (when not NULL) is true: the offset of that character or
+ * of the first invalid byte, or n when there is neither. */
+size_t mdas_utf8_scan(const char *s, size_t n, int (*reject)(uint32_t cp));
+
+/* Copies s[0..n) into dst (size bytes) with each byte that does not
+ * belong to a valid sequence, and each character for which reject (when
+ * not NULL) is true, replaced by U+FFFD (ef bf bd).  Stops before the
+ * first character that does not fit with the terminating NUL, so dst is
+ * always valid UTF-8 and NUL-terminated (size > 0).  Returns the length
+ * written.  3 * n + 1 bytes always hold the whole of s. */
+size_t mdas_utf8_replace(const char *s, size_t n, char *dst, size_t size,
+    int (*reject)(uint32_t cp));
+
+/* True for a control character: C0 (U+0000..U+001F), DEL (U+007F) and
+ * C1 (U+0080..U+009F). */
+int mdas_utf8_is_control(uint32_t cp);
+
 /* In JSON text s[0..n) that json-c has parsed (so its strings and
  * escapes are well formed), the first \\u escape that json-c decodes
  * into something else without a word: an unpaired surrogate (\\ud800,

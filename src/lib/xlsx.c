@@ -177,27 +177,6 @@ xml_forbidden(uint32_t cp)
 	    cp == 0xFFFE || cp == 0xFFFF;
 }
 
-/* True when s[0..n) is UTF-8 that XML can hold as it is. */
-static int
-xml_clean(const char *s, size_t n)
-{
-	size_t i = 0, k;
-	uint32_t cp;
-
-	while (i < n) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((k = mdas_utf8_decode(s + i, n - i, &cp)) == 0 || xml_forbidden(cp))
-			return 0;
-		i += k;
-	}
-	return 1;
-}
-
 /* s[0..n) as text an XLSX can hold: each character XML forbids, and each
  * byte that is not valid UTF-8 (the reader lets none through, but the
  * workbook must stay well-formed whatever it is given), becomes U+FFFD.
@@ -209,32 +188,17 @@ static char *
 xml_text(struct mdas_xlsx *x, const char *s, size_t n, size_t *out_n, const char *sheet,
     unsigned long row)
 {
-	size_t i = 0, k, at = 0;
-	uint32_t cp;
 	char *d;
 
 	*out_n = n;
-	if (xml_clean(s, n))
+	if (mdas_utf8_scan(s, n, xml_forbidden) == n)
 		return NULL;
 	*out_n = 0;
 	if (n > (SIZE_MAX - 1) / 3 || (d = malloc(n * 3 + 1)) == NULL) {
 		x->nomem = 1;
 		return NULL;
 	}
-	while (i < n) {
-		k = mdas_utf8_decode(s + i, n - i, &cp);
-		if (k == 0 || xml_forbidden(cp)) {
-			memcpy(d + at, "\xEF\xBF\xBD", 3);
-			at += 3;
-			i += k ? k : 1;
-		} else {
-			memcpy(d + at, s + i, k);
-			at += k;
-			i += k;
-		}
-	}
-	d[at] = '\0';
-	*out_n = at;
+	*out_n = mdas_utf8_replace(s, n, d, n * 3 + 1, xml_forbidden);
 	if (!x->replaced_warned) {
 		char where[64];
 

@@ -11,6 +11,7 @@
 #include "http.h"
 #include "symbol.h"
 #include "tap.h"
+#include "utf8.h"
 #include "yahoo.h"
 
 static size_t
@@ -113,9 +114,9 @@ tickers(long status, const char *body, const char *const *syms, size_t n)
 static int
 utf8_bad_at(const char *s, size_t len)
 {
-	size_t bad = 999;
+	size_t bad = mdas_utf8_invalid_at(s, len);
 
-	return mdas_body_utf8_valid(s, len, &bad) ? -1 : (int)bad;
+	return bad == len ? -1 : (int)bad;
 }
 
 static const char *
@@ -194,7 +195,7 @@ test_body(void)
 	tap_is_str(txt, "abcd...", "cut at max with ...");
 	mdas_body_clean_text("\xc3\xa9\xc3\xa9\xc3\xa9", 6, 3, txt, sizeof(txt));
 	tap_is_str(txt, "\xc3\xa9...", "cut at a character boundary");
-	mdas_body_utf8_copy("A\xff" "B\n", 4, txt, sizeof(txt));
+	mdas_utf8_replace("A\xff" "B\n", 4, txt, sizeof(txt), NULL);
 	tap_is_str(txt, "A\xef\xbf\xbd" "B\n", "utf8_copy: bad bytes become U+FFFD, controls stay");
 
 	/* Yahoo quote answers. */
