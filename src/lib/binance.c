@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "binance.h"
+#include "jsonget.h"
 #include "symbol.h"
 
 char *
@@ -74,34 +75,26 @@ mdas_binance_interval(const char *interval)
 int
 mdas_binance_error(struct json_object *body, int64_t *code, const char **msg)
 {
-	struct json_object *c, *m;
+	struct json_object *c = mdas_json_get(body, "code");
+	const char *m = mdas_json_any_str(body, "msg");
 
-	if (!json_object_is_type(body, json_type_object) ||
-	    !json_object_object_get_ex(body, "code", &c) ||
-	    !json_object_is_type(c, json_type_int) ||
-	    !json_object_object_get_ex(body, "msg", &m) ||
-	    !json_object_is_type(m, json_type_string))
+	if (!json_object_is_type(c, json_type_int) || m == NULL)
 		return 0;
 	*code = json_object_get_int64(c);
-	*msg = json_object_get_string(m);
+	*msg = m;
 	return 1;
 }
 
 struct json_object *
 mdas_binance_find_symbol(struct json_object *arr, const char *sym)
 {
-	size_t i, n;
-	struct json_object *o, *s;
+	size_t i, n = mdas_json_len(arr);
+	const char *s;
 
-	if (!json_object_is_type(arr, json_type_array))
-		return NULL;
-	n = json_object_array_length(arr);
 	for (i = 0; i < n; i++) {
-		o = json_object_array_get_idx(arr, i);
-		if (json_object_object_get_ex(o, "symbol", &s) &&
-		    json_object_is_type(s, json_type_string) &&
-		    strcmp(json_object_get_string(s), sym) == 0)
-			return o;
+		s = mdas_json_any_str(mdas_json_at(arr, i), "symbol");
+		if (s != NULL && strcmp(s, sym) == 0)
+			return mdas_json_at(arr, i);
 	}
 	return NULL;
 }

@@ -7,6 +7,7 @@
 
 #include "csvout.h"
 #include "export.h"
+#include "jsonget.h"
 
 struct mdas_csvout {
 	FILE *fp;
@@ -128,8 +129,7 @@ mdas_csvout_row(struct mdas_csvout *c, struct json_object *rec,
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			putc(c->delim, c->fp);
-		if (!json_object_object_get_ex(rec, fields[i].name, &v))
-			v = NULL;
+		v = mdas_json_get(rec, fields[i].name);
 		s = mdas_export_cell_value(v, &c->cell, &len);
 		/* Only text from JSON strings can smuggle a formula; numbers
 		 * (a negative change) are never rewritten. */

@@ -856,9 +856,5 @@ const char *
 mdas_export_cell(struct json_object *rec, const char *name, struct mdas_cell *scratch,
     size_t *len)
 {
-	struct json_object *v = NULL;
-
-	if (!json_object_object_get_ex(rec, name, &v))
-		v = NULL;
-	return mdas_export_cell_value(v, scratch, len);
+	return mdas_export_cell_value(mdas_json_get(rec, name), scratch, len);
 }

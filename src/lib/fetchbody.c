@@ -1,10 +1,8 @@
 /* fetchbody.c: upstream answers to per-symbol outcomes (see fetchbody.h).
  *
  * json-c asserts when an array function meets something that is not an
- * array, so nothing here calls one before checking the type: arr_len()
- * and arr_at() are the only ways in, and they answer 0 and NULL for
- * anything else.  Object lookups (json_object_object_get_ex) are safe
- * on any value; strings are taken only after a type check.
+ * array, so every read of a body goes through jsonget.h, which answers 0
+ * and NULL for a value of another shape.
  */
 #include "config.h"
 
@@ -16,34 +14,9 @@
 
 #include "binance.h"
 #include "fetchbody.h"
+#include "jsonget.h"
 #include "utf8.h"
 #include "yahoo.h"
-
-/* ---- type-checked access -------------------------------------------- */
-
-static size_t
-arr_len(struct json_object *a)
-{
-	return json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
-}
-
-static struct json_object *
-arr_at(struct json_object *a, size_t i)
-{
-	return i < arr_len(a) ? json_object_array_get_idx(a, i) : NULL;
-}
-
-/* The string member key of obj, or NULL when obj is no object, lacks it,
- * or it is not a string. */
-static const char *
-str_member(struct json_object *obj, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
 
 /* "a string", "an array of 2 values": what a value is, for messages. */
 static const char *
@@ -280,9 +253,9 @@ mdas_body_yahoo_quotes(long status, const char *body, size_t len,
 		fail_all(sink, n, "bad_response", "JSON without quoteResponse.result");
 		goto out;
 	}
-	nres = arr_len(res);
+	nres = mdas_json_len(res);
 	for (i = 0; i < nres; i++)
-		if (str_member(arr_at(res, i), "symbol") == NULL) {
+		if (mdas_json_any_str(mdas_json_at(res, i), "symbol") == NULL) {
 			snprintf(msg, sizeof(msg), "unexpected JSON: quoteResponse.result[%zu] is "
 			    "not an object with a \"symbol\" string", i);
 			fail_all(sink, n, "bad_response", msg);
@@ -319,9 +292,9 @@ mdas_body_yahoo_chart(long status, const char *body, size_t len,
 		sink->error(sink->ctx, 0, NULL, msg);
 	} else if ((res = mdas_yahoo_chart_result(b)) == NULL)
 		sink->error(sink->ctx, 0, "bad_response", "JSON without chart.result");
-	else if (!json_object_is_type(arr_at(res, 0), json_type_object)) {
+	else if (!json_object_is_type(mdas_json_at(res, 0), json_type_object)) {
 		snprintf(msg, sizeof(msg), "unexpected JSON: chart.result[0] is %s, not an object",
-		    what_is(arr_at(res, 0), tbuf, sizeof(tbuf)));
+		    what_is(mdas_json_at(res, 0), tbuf, sizeof(tbuf)));
 		sink->error(sink->ctx, 0, "bad_response", msg);
 	} else
 		sink->data(sink->ctx, 0, b);
@@ -412,15 +385,15 @@ mdas_body_binance_tickers(long status, const char *body, size_t len,
 		goto out;
 	}
 	if (json_object_is_type(b, json_type_array)) {
-		nb = arr_len(b);
+		nb = mdas_json_len(b);
 		for (i = 0; i < nb; i++)
-			if (str_member(arr_at(b, i), "symbol") == NULL) {
+			if (mdas_json_any_str(mdas_json_at(b, i), "symbol") == NULL) {
 				snprintf(msg, sizeof(msg), "unexpected JSON: ticker answer element %zu "
 				    "is not an object with a \"symbol\" string", i);
 				fail_all(sink, n, "bad_response", msg);
 				goto out;
 			}
-	} else if ((s = str_member(b, "symbol")) == NULL) {
+	} else if ((s = mdas_json_any_str(b, "symbol")) == NULL) {
 		fail_all(sink, n, "bad_response",
 		    "unexpected JSON: ticker object without a \"symbol\" string");
 		goto out;
@@ -429,7 +402,7 @@ mdas_body_binance_tickers(long status, const char *body, size_t len,
 		if (json_object_is_type(b, json_type_array))
 			o = mdas_binance_find_symbol(b, syms[k]);
 		else
-			o = n == 1 && strcmp(str_member(b, "symbol"), syms[k]) == 0 ? b : NULL;
+			o = n == 1 && strcmp(mdas_json_any_str(b, "symbol"), syms[k]) == 0 ? b : NULL;
 		if (o != NULL)
 			sink->data(sink->ctx, k, o);
 		else
@@ -494,19 +467,19 @@ mdas_klines_pages(const struct mdas_klines *m)
 static int
 check_rows(struct mdas_klines *m, struct json_object *page, char *msg, size_t n)
 {
-	size_t i, np = arr_len(page), base = arr_len(m->rows);
+	size_t i, np = mdas_json_len(page), base = mdas_json_len(m->rows);
 	int64_t last = m->last_open, t;
 	struct json_object *row, *open;
 	char tbuf[40];
 
 	for (i = 0; i < np; i++) {
-		row = arr_at(page, i);
-		if (arr_len(row) < KLINE_FIELDS) {
+		row = mdas_json_at(page, i);
+		if (mdas_json_len(row) < KLINE_FIELDS) {
 			snprintf(msg, n, "unexpected JSON: klines row %zu is %s, not an array "
 			    "of %d values", base + i, what_is(row, tbuf, sizeof(tbuf)), KLINE_FIELDS);
 			return -1;
 		}
-		open = arr_at(row, 0);
+		open = mdas_json_at(row, 0);
 		if (!json_object_is_type(open, json_type_int)) {
 			snprintf(msg, n, "unexpected JSON: klines row %zu has an open time that "
 			    "is %s, not an integer", base + i, what_is(open, tbuf, sizeof(tbuf)));
@@ -550,14 +523,14 @@ mdas_klines_add(struct mdas_klines *m, long status, const char *body, size_t len
 		json_object_put(b);
 		return MDAS_KLINES_FAILED;
 	}
-	np = arr_len(b);
+	np = mdas_json_len(b);
 	for (i = 0; i < np; i++)
-		if (json_object_array_add(m->rows, json_object_get(arr_at(b, i))) < 0) {
+		if (json_object_array_add(m->rows, json_object_get(mdas_json_at(b, i))) < 0) {
 			json_object_put(b);
 			return MDAS_KLINES_NOMEM;
 		}
 	if (np > 0)
-		m->last_open = json_object_get_int64(arr_at(arr_at(b, np - 1), 0));
+		m->last_open = json_object_get_int64(mdas_json_at(mdas_json_at(b, np - 1), 0));
 	json_object_put(b);
 	m->pages++;
 	/* A full page means there may be more: go on from the row after the

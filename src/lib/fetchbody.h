@@ -6,7 +6,7 @@
  * assertion, and every message they write is valid UTF-8 without
  * control characters.  This file needs json-c only (no libcurl), so fuzz
  * targets link it alone: src/lib/fetchbody.c plus yahoo.c, binance.c,
- * symbol.c, error.c and utf8.c (or libmdas.a and json-c).
+ * symbol.c, error.c, utf8.c and jsonget.c (or libmdas.a and json-c).
  *
  * Error codes written here: "bad_response" (a 200 answer that is not the
  * JSON expected: HTML, text, empty, truncated, malformed, invalid UTF-8,

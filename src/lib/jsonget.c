@@ -61,6 +61,14 @@ mdas_json_get_string(struct json_object *o, const char *key, const char **out)
 }
 
 const char *
+mdas_json_any_str(struct json_object *o, const char *key)
+{
+	struct json_object *v = mdas_json_get(o, key);
+
+	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+const char *
 mdas_json_str(struct json_object *o, const char *key)
 {
 	const char *s;

@@ -39,6 +39,10 @@ enum {
  * MDAS_JSON_FOUND).  Returns MDAS_JSON_FOUND, _ABSENT or _WRONG. */
 int mdas_json_get_string(struct json_object *o, const char *key, const char **out);
 
+/* The string member key of o, the empty string too; NULL when o is not
+ * an object, has no key, or it holds another type. */
+const char *mdas_json_any_str(struct json_object *o, const char *key);
+
 /* The non-empty string member key of o, or NULL (absent or wrong type). */
 const char *mdas_json_str(struct json_object *o, const char *key);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "jsonget.h"
 #include "jsonout.h"
 #include "timeutil.h"
 
@@ -33,8 +34,7 @@ mdas_jsonout_record(struct mdas_jsonw *w, struct json_object *rec,
 	mdas_jsonw_begin_object(w);
 	for (i = 0; i < n; i++) {
 		mdas_jsonw_key(w, fields[i].name);
-		if (!json_object_object_get_ex(rec, fields[i].name, &v))
-			v = NULL;
+		v = mdas_json_get(rec, fields[i].name);
 		/* The same rendering rules as the CSV cells: integers stay
 		 * integers, doubles in shortest round-trip form. */
 		switch (json_object_get_type(v)) {

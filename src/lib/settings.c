@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "jsonget.h"
 #include "settings.h"
 #include "utf8.h"
 
@@ -705,20 +706,13 @@ mdas_settings_bool(const struct mdas_settings *s, const char *key)
 size_t
 mdas_settings_array_len(const struct mdas_settings *s, const char *key)
 {
-	struct json_object *v = mdas_settings_get(s, key);
-
-	return v != NULL && json_object_is_type(v, json_type_array) ?
-	    json_object_array_length(v) : 0;
+	return mdas_json_len(mdas_settings_get(s, key));
 }
 
 const char *
 mdas_settings_array_string(const struct mdas_settings *s, const char *key, size_t i)
 {
-	struct json_object *v = mdas_settings_get(s, key);
+	struct json_object *v = mdas_json_at(mdas_settings_get(s, key), i);
 
-	if (v == NULL || !json_object_is_type(v, json_type_array) ||
-	    i >= json_object_array_length(v))
-		return NULL;
-	v = json_object_array_get_idx(v, i);
 	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }

@@ -14,6 +14,7 @@
 
 #include "bounds.h"
 #include "export.h"
+#include "jsonget.h"
 #include "jsonw.h"
 #include "schema.h"
 #include "timeutil.h"
@@ -135,16 +136,6 @@ hash3(const char *a, const char *b, const char *c)
 		h = (h ^ 0x1f) * 16777619u;
 	}
 	return h % HASH_SIZE;
-}
-
-static const char *
-get_string(struct json_object *rec, const char *key)
-{
-	struct json_object *v;
-
-	if (json_object_object_get_ex(rec, key, &v) && json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	return NULL;
 }
 
 static int
@@ -507,19 +498,19 @@ sheet_open(struct mdas_xlsx *x, struct sheet *sh, const char *name,
 static lxw_error
 put_local_time(struct mdas_xlsx *x, struct sheet *sh, struct json_object *rec)
 {
-	struct json_object *v;
+	struct json_object *v = mdas_json_get(rec, "ts_ms");
 	struct mdas_error terr;
 	struct tm tm;
-	const char *tz = get_string(rec, "exchange_tz");
+	const char *tz = mdas_json_any_str(rec, "exchange_tz");
 	int64_t ms, local, days;
 	long off = 0;
 	lxw_error e;
 	size_t i;
 
-	if (json_object_object_get_ex(rec, "ts_ms", &v) && json_object_is_type(v, json_type_int))
+	if (json_object_is_type(v, json_type_int))
 		ms = json_object_get_int64(v);
-	else if (get_string(rec, "ts") == NULL ||
-	    mdas_parse_iso(get_string(rec, "ts"), &ms, NULL) < 0)
+	else if (mdas_json_any_str(rec, "ts") == NULL ||
+	    mdas_parse_iso(mdas_json_any_str(rec, "ts"), &ms, NULL) < 0)
 		return LXW_NO_ERROR;   /* no time: the cells stay empty */
 	/* The reader lets no other time through (bounds.h); the arithmetic
 	 * below must not overflow whoever calls us. */
@@ -571,8 +562,7 @@ sheet_row(struct mdas_xlsx *x, struct sheet *sh, struct json_object *rec,
 	if (sh->local_cols && (e = put_local_time(x, sh, rec)) != LXW_NO_ERROR)
 		return lxw_fail(x, sh, e, err);
 	for (i = 0; i < sh->nfields; i++, c++) {
-		v = NULL;
-		json_object_object_get_ex(rec, sh->fields[i].name, &v);
+		v = mdas_json_get(rec, sh->fields[i].name);
 		if ((e = put_value(x, sh, c, &sh->fields[i], v, sh->colfmt[c])) != LXW_NO_ERROR)
 			return lxw_fail(x, sh, e, err);
 	}
@@ -626,8 +616,9 @@ symstat_get(struct mdas_xlsx *x, const char *symbol, const char *source)
 static void
 series_note(struct mdas_xlsx *x, struct json_object *rec, lxw_row_t row)
 {
-	const char *symbol = get_string(rec, "symbol"), *source = get_string(rec, "source");
-	const char *interval = get_string(rec, "interval");
+	const char *symbol = mdas_json_any_str(rec, "symbol");
+	const char *source = mdas_json_any_str(rec, "source");
+	const char *interval = mdas_json_any_str(rec, "interval");
 	struct series *s = x->ser_last_hit;
 	unsigned h;
 
@@ -658,7 +649,7 @@ series_note(struct mdas_xlsx *x, struct json_object *rec, lxw_row_t row)
 			s->symbol = xstrdup(x, symbol);
 			s->source = xstrdup(x, source);
 			s->interval = xstrdup(x, interval);
-			s->currency = xstrdup(x, get_string(rec, "currency"));
+			s->currency = xstrdup(x, mdas_json_any_str(rec, "currency"));
 			s->next = x->ser[h];
 			x->ser[h] = s;
 			if (x->ser_tail != NULL)
@@ -791,7 +782,7 @@ fail:
 int
 mdas_xlsx_add(struct mdas_xlsx *x, struct json_object *rec, struct mdas_error *err)
 {
-	const char *type = get_string(rec, "type");
+	const char *type = mdas_json_any_str(rec, "type");
 	struct symstat *st;
 	struct sheet *sh;
 	int k = kind_of(type), rc;
@@ -810,7 +801,8 @@ mdas_xlsx_add(struct mdas_xlsx *x, struct json_object *rec, struct mdas_error *e
 	if ((rc = sheet_row(x, sh, rec, err)) < 0)
 		return rc;
 	x->count[k]++;
-	if ((st = symstat_get(x, get_string(rec, "symbol"), get_string(rec, "source"))) != NULL) {
+	st = symstat_get(x, mdas_json_any_str(rec, "symbol"), mdas_json_any_str(rec, "source"));
+	if (st != NULL) {
 		st->n[k]++;
 		if (k == K_ERROR && st->fail_msg == NULL) {
 			/* As the Errors sheet renders them (a code may be a

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "jsonget.h"
 #include "symbol.h"
 #include "yahoo.h"
 
@@ -134,49 +135,34 @@ int
 mdas_yahoo_error(struct json_object *body, const char *top,
     const char **code, const char **desc)
 {
-	struct json_object *t, *e, *v;
+	struct json_object *e = mdas_json_get(mdas_json_get(body, top), "error");
 
 	*code = *desc = NULL;
-	if (!json_object_is_type(body, json_type_object) ||
-	    !json_object_object_get_ex(body, top, &t) ||
-	    !json_object_object_get_ex(t, "error", &e) ||
-	    !json_object_is_type(e, json_type_object))
+	if (!mdas_json_is_object(e))
 		return 0;
-	if (json_object_object_get_ex(e, "code", &v) && json_object_is_type(v, json_type_string))
-		*code = json_object_get_string(v);
-	if (json_object_object_get_ex(e, "description", &v) && json_object_is_type(v, json_type_string))
-		*desc = json_object_get_string(v);
+	*code = mdas_json_any_str(e, "code");
+	*desc = mdas_json_any_str(e, "description");
 	return 1;
 }
 
 struct json_object *
 mdas_yahoo_quote_results(struct json_object *body)
 {
-	struct json_object *qr, *res;
+	struct json_object *res = mdas_json_get(mdas_json_get(body, "quoteResponse"), "result");
 
-	if (!json_object_is_type(body, json_type_object) ||
-	    !json_object_object_get_ex(body, "quoteResponse", &qr) ||
-	    !json_object_object_get_ex(qr, "result", &res) ||
-	    !json_object_is_type(res, json_type_array))
-		return NULL;
-	return res;
+	return mdas_json_is_array(res) ? res : NULL;
 }
 
 struct json_object *
 mdas_yahoo_find_quote(struct json_object *results, const char *sym)
 {
-	size_t i, n;
-	struct json_object *q, *s;
+	size_t i, n = mdas_json_len(results);
+	const char *s;
 
-	if (!json_object_is_type(results, json_type_array))
-		return NULL;
-	n = json_object_array_length(results);
 	for (i = 0; i < n; i++) {
-		q = json_object_array_get_idx(results, i);
-		if (json_object_object_get_ex(q, "symbol", &s) &&
-		    json_object_is_type(s, json_type_string) &&
-		    strcasecmp(json_object_get_string(s), sym) == 0)
-			return q;
+		s = mdas_json_any_str(mdas_json_at(results, i), "symbol");
+		if (s != NULL && strcasecmp(s, sym) == 0)
+			return mdas_json_at(results, i);
 	}
 	return NULL;
 }
@@ -184,13 +170,7 @@ mdas_yahoo_find_quote(struct json_object *results, const char *sym)
 struct json_object *
 mdas_yahoo_chart_result(struct json_object *body)
 {
-	struct json_object *c, *res;
+	struct json_object *res = mdas_json_get(mdas_json_get(body, "chart"), "result");
 
-	if (!json_object_is_type(body, json_type_object) ||
-	    !json_object_object_get_ex(body, "chart", &c) ||
-	    !json_object_object_get_ex(c, "result", &res) ||
-	    !json_object_is_type(res, json_type_array) ||
-	    json_object_array_length(res) == 0)
-		return NULL;
-	return res;
+	return mdas_json_len(res) > 0 ? res : NULL;
 }
