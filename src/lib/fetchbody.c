@@ -39,6 +39,19 @@ what_is(struct json_object *v, char *buf, size_t n)
 	return "something else";
 }
 
+/* The index of the first element of array a that is not an object with
+ * a "symbol" string, or the length of a when every element is one. */
+static size_t
+without_symbol(struct json_object *a)
+{
+	size_t i, n = mdas_json_len(a);
+
+	for (i = 0; i < n; i++)
+		if (mdas_json_any_str(mdas_json_at(a, i), "symbol") == NULL)
+			break;
+	return i;
+}
+
 static void
 fail_all(const struct mdas_body_sink *s, size_t n, const char *code, const char *msg)
 {
@@ -233,7 +246,7 @@ mdas_body_yahoo_quotes(long status, const char *body, size_t len,
 	char msg[MDAS_BODY_MSG_MAX], cbuf[80], why[MDAS_BODY_MSG_MAX];
 	struct json_object *b, *res, *q;
 	const char *code;
-	size_t i, k, nres;
+	size_t i, k;
 
 	if ((b = mdas_body_parse(body, len, why, sizeof(why))) == NULL) {
 		unparsed(status, body, len, why, &code, msg, sizeof(msg));
@@ -253,14 +266,12 @@ mdas_body_yahoo_quotes(long status, const char *body, size_t len,
 		fail_all(sink, n, "bad_response", "JSON without quoteResponse.result");
 		goto out;
 	}
-	nres = mdas_json_len(res);
-	for (i = 0; i < nres; i++)
-		if (mdas_json_any_str(mdas_json_at(res, i), "symbol") == NULL) {
-			snprintf(msg, sizeof(msg), "unexpected JSON: quoteResponse.result[%zu] is "
-			    "not an object with a \"symbol\" string", i);
-			fail_all(sink, n, "bad_response", msg);
-			goto out;
-		}
+	if ((i = without_symbol(res)) < mdas_json_len(res)) {
+		snprintf(msg, sizeof(msg), "unexpected JSON: quoteResponse.result[%zu] is "
+		    "not an object with a \"symbol\" string", i);
+		fail_all(sink, n, "bad_response", msg);
+		goto out;
+	}
 	for (k = 0; k < n; k++) {
 		if ((q = mdas_yahoo_find_quote(res, syms[k])) != NULL)
 			sink->data(sink->ctx, k, q);
@@ -369,7 +380,7 @@ mdas_body_binance_tickers(long status, const char *body, size_t len,
 	struct json_object *b, *o;
 	const char *code, *s;
 	int64_t c;
-	size_t i, k, nb;
+	size_t i, k;
 
 	b = mdas_body_parse(body, len, why, sizeof(why));
 	if (b != NULL && !json_object_is_type(b, json_type_array) &&
@@ -385,14 +396,12 @@ mdas_body_binance_tickers(long status, const char *body, size_t len,
 		goto out;
 	}
 	if (json_object_is_type(b, json_type_array)) {
-		nb = mdas_json_len(b);
-		for (i = 0; i < nb; i++)
-			if (mdas_json_any_str(mdas_json_at(b, i), "symbol") == NULL) {
-				snprintf(msg, sizeof(msg), "unexpected JSON: ticker answer element %zu "
-				    "is not an object with a \"symbol\" string", i);
-				fail_all(sink, n, "bad_response", msg);
-				goto out;
-			}
+		if ((i = without_symbol(b)) < mdas_json_len(b)) {
+			snprintf(msg, sizeof(msg), "unexpected JSON: ticker answer element %zu "
+			    "is not an object with a \"symbol\" string", i);
+			fail_all(sink, n, "bad_response", msg);
+			goto out;
+		}
 	} else if ((s = mdas_json_any_str(b, "symbol")) == NULL) {
 		fail_all(sink, n, "bad_response",
 		    "unexpected JSON: ticker object without a \"symbol\" string");
