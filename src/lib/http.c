@@ -553,6 +553,9 @@ classify(struct req *r, CURLcode res, const char **code, int *retryable)
 		snprintf(t, n, "connection reset");
 		return;
 	case CURLE_OUT_OF_MEMORY:
+#if LIBCURL_VERSION_NUM >= 0x080600
+	case CURLE_TOO_LARGE:
+#endif
 		/* curl's own cap on one header line (100 KB): under the caps
 		 * above every line reached header_cb, so this is that cap. */
 		if (r->in_head) {
@@ -561,15 +564,6 @@ classify(struct req *r, CURLcode res, const char **code, int *retryable)
 			return;
 		}
 		break;
-#if LIBCURL_VERSION_NUM >= 0x080600
-	case CURLE_TOO_LARGE:
-		if (r->in_head) {
-			*code = "bad_http";
-			snprintf(t, n, "response header too large (over %d bytes)", MDAS_HTTP_HEAD_MAX);
-			return;
-		}
-		break;
-#endif
 	case CURLE_WEIRD_SERVER_REPLY:
 		*code = "bad_http";
 		snprintf(t, n, "malformed HTTP response");
