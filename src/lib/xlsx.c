@@ -204,19 +204,32 @@ xml_text(struct mdas_xlsx *x, const char *s, size_t n, size_t *out_n, const char
 	return d;
 }
 
-/* A copy of s (NULL: "") that XML can hold, for sheet; NULL when out of
- * memory. */
+/* A copy of s[0..n) that XML can hold, for sheet (a NUL, which C strings
+ * would cut at, becomes U+FFFD like any control character); NULL, with
+ * x->nomem, when out of memory. */
+static char *
+xml_dup(struct mdas_xlsx *x, const char *s, size_t n, const char *sheet)
+{
+	char *d;
+	size_t k;
+
+	if ((d = xml_text(x, s, n, &k, sheet, 0)) == NULL && !x->nomem &&
+	    (d = malloc(n + 1)) != NULL) {
+		memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	if (d == NULL)
+		x->nomem = 1;
+	return d;
+}
+
+/* The same for a C string s (NULL: ""). */
 static char *
 xml_strdup(struct mdas_xlsx *x, const char *s, const char *sheet)
 {
-	size_t n;
-	char *d;
-
 	if (s == NULL)
 		s = "";
-	if ((d = xml_text(x, s, strlen(s), &n, sheet, 0)) == NULL && !x->nomem)
-		d = xstrdup(x, s);
-	return d;
+	return xml_dup(x, s, strlen(s), sheet);
 }
 
 /* Cuts a partial UTF-8 sequence off the end of buf (left by snprintf or
@@ -674,24 +687,6 @@ series_note(struct mdas_xlsx *x, struct json_object *rec, lxw_row_t row)
 	s->prev_row = row;
 }
 
-/* A copy of s[0..n) for Summary, as XML can hold it (a NUL, which C
- * strings would cut at, becomes U+FFFD like any control character). */
-static char *
-summary_dup(struct mdas_xlsx *x, const char *s, size_t n)
-{
-	char *d;
-	size_t k;
-
-	if ((d = xml_text(x, s, n, &k, "Summary", 0)) == NULL && !x->nomem &&
-	    (d = malloc(n + 1)) != NULL) {
-		memcpy(d, s, n);
-		d[n] = '\0';
-	}
-	if (d == NULL)
-		x->nomem = 1;
-	return d;
-}
-
 /* The cell of field name in rec, copied for Summary. */
 static char *
 summary_field(struct mdas_xlsx *x, struct json_object *rec, const char *name)
@@ -701,7 +696,7 @@ summary_field(struct mdas_xlsx *x, struct json_object *rec, const char *name)
 	size_t n;
 
 	v = mdas_export_cell(rec, name, &cell, &n);
-	return summary_dup(x, v, n);
+	return xml_dup(x, v, n, "Summary");
 }
 
 /* ---- public ---- */
