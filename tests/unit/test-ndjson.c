@@ -4,12 +4,13 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ndjson.h"
 #include "tap.h"
 #include "utf8.h"
 
-#define NTESTS (25 + 19 * 3)
+#define NTESTS (25 + 19 * 3 + 6)
 
 /* The shortest UTF-8 form of cp, written independently of the decoder. */
 static size_t
@@ -86,6 +87,31 @@ test_decoder_exhaustively(void)
 			wrong++;
 	}
 	tap_is_int(wrong, 0, "every code point: scalars round-trip, surrogates and > U+10FFFF rejected, truncations rejected");
+}
+
+static int
+reject_x(uint32_t cp)
+{
+	return cp == 'x';
+}
+
+/* The scan with a predicate and the replacing copy (utf8.h). */
+static void
+test_scan_and_replace(void)
+{
+	char buf[16];
+	size_t k;
+
+	tap_is_int(mdas_utf8_scan("ab\xc3\xa9x", 5, reject_x), 4, "scan stops at a rejected character");
+	tap_is_int(mdas_utf8_scan("ab\xed\xa0\x80x", 6, reject_x), 2, "scan stops at invalid bytes first");
+	tap_is_int(mdas_utf8_scan("\x01\x7f\xc2\x85", 4, NULL), 4, "controls are valid UTF-8");
+	k = mdas_utf8_replace("x\xffy\xc3", 4, buf, sizeof(buf), reject_x);
+	tap_ok(k == 10 && strcmp(buf, "\xef\xbf\xbd\xef\xbf\xbdy\xef\xbf\xbd") == 0,
+	    "replace: rejected characters and bad bytes become U+FFFD");
+	k = mdas_utf8_replace("a\xc3\xa9", 3, buf, 3, NULL);
+	tap_ok(k == 1 && strcmp(buf, "a") == 0, "replace: cut before a character that does not fit");
+	tap_ok(mdas_utf8_is_control(0x9f) && !mdas_utf8_is_control(0xa0) &&
+	    mdas_utf8_is_control(0x7f) && !mdas_utf8_is_control(' '), "controls: C0, DEL, C1");
 }
 
 static FILE *
@@ -178,6 +204,7 @@ main(void)
 	mdas_ndjson_free(NULL);
 
 	test_decoder_exhaustively();
+	test_scan_and_replace();
 
 	/* What json-c lets through: each line is rejected with its reason,
 	 * and the good line after them is read. */
