@@ -286,9 +286,29 @@ mdas_open_append(const char *path, struct mdas_error *err)
 int
 mdas_pid_alive(long pid)
 {
+	char path[64], buf[256], *paren;
+	ssize_t n;
+	int fd;
+
 	if (pid <= 0 || pid > INT32_MAX)
 		return 0;
-	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+	if (kill((pid_t)pid, 0) != 0 && errno != EPERM)
+		return 0;
+	/* A zombie (killed, not yet reaped by its new parent) still answers
+	 * kill(2) but can write nothing more: what it left is stale.  Where
+	 * /proc cannot tell, the process counts as alive. */
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	/* "PID (COMM) STATE ...": COMM may hold spaces and parentheses. */
+	if ((paren = strrchr(buf, ')')) == NULL || paren[1] != ' ')
+		return 1;
+	return paren[2] != 'Z';
 }
 
 int

@@ -53,8 +53,8 @@ int mdas_remove_stale_temps(const char *dir, struct mdas_error *err);
  * also with other appenders.  Returns the descriptor, or -1. */
 int mdas_open_append(const char *path, struct mdas_error *err);
 
-/* True when a process with this PID exists (possibly another user's).
- * A reused PID reads as alive: cleaners then keep a stale file a while
+/* True when a process with this PID exists (possibly another user's)
+ * and is not a zombie (dead, not yet reaped).  A reused PID reads as alive: cleaners then keep a stale file a while
  * longer, never remove a live one. */
 int mdas_pid_alive(long pid);
 

@@ -3,7 +3,10 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -26,6 +29,24 @@ path_msg(const char *p)
 	return buf;
 }
 
+/* True once pid is a zombie (exited, not reaped), as /proc says. */
+static int
+zombie(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p != NULL && p[1] == ' ' && p[2] == 'Z';
+}
+
 int
 main(void)
 {
@@ -35,7 +56,7 @@ main(void)
 	int fd, fd2;
 	FILE *fp;
 
-	tap_plan(25);
+	tap_plan(28);
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	snprintf(path, sizeof(path), "%s/out.csv", dir);
@@ -104,5 +125,24 @@ main(void)
 	mkdir(stale, 0700);
 	tap_is_int(mdas_remove_stale_temps(dir, &err), 0, "a directory is not a stale temporary");
 	tap_ok(exists(stale), "and is still there");
+
+	/* A writer killed but not yet reaped (a zombie) has left for good. */
+	{
+		pid_t child = fork();
+
+		if (child == 0)
+			_exit(0);
+		tap_ok(mdas_pid_alive((long)getpid()), "this process is alive");
+		while (child > 0 && !zombie(child))
+			usleep(1000);
+		tap_ok(child > 0 && !mdas_pid_alive((long)child), "a zombie is not alive");
+		snprintf(stale, sizeof(stale), "%s/.y.tmp.%ld.abcdef", dir, (long)child);
+		fp = fopen(stale, "w");
+		if (fp != NULL)
+			fclose(fp);
+		tap_is_int(mdas_remove_stale_temps(dir, &err), 1,
+		    "a zombie's temporary is stale");
+		waitpid(child, NULL, 0);
+	}
 	return tap_done();
 }
