@@ -30,8 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * LLVMFuzzerInitialize(). */
 void fuzz_setup(void);
 
-/* A read stream on data[0..size) (a memory stream; /dev/null when size
- * is 0).  Aborts when it cannot be opened: that is the harness failing,
+/* A read stream on data[0..size) (a memory stream; an empty memfd when
+ * size is 0).  Aborts when it cannot be opened: that is the harness failing,
  * not the code under test. */
 FILE *fuzz_input(const uint8_t *data, size_t size);
 
