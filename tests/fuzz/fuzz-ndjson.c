@@ -3,9 +3,9 @@
  * the programs' cap (16 MiB) and with a cap of 64 bytes, so the over-cap
  * path is fuzzed too.  Checked: the reader terminates, line numbers only
  * grow, a returned line is never longer than the cap, never counts more
- * bytes than there are, and a line it accepts is strict UTF-8 (ndjson.h
- * promises UTF-8 checked input; tests/fuzz-regress.test feeds such a
- * file to mdas-normalize). */
+ * bytes than there are, and a line it accepts is strict UTF-8 without
+ * raw control characters (ndjson.h promises strict RFC 8259, UTF-8
+ * checked; tests/fuzz-regress.test feeds such a file to mdas-normalize). */
 #include "config.h"
 
 #include <stdlib.h>
@@ -29,7 +29,7 @@ read_all(const uint8_t *data, size_t size, size_t cap)
 	struct mdas_error err;
 	unsigned long last = 0, lineno;
 	const char *line;
-	size_t len, calls = 0;
+	size_t len, calls = 0, i;
 	int got;
 	FILE *fp;
 
@@ -52,6 +52,11 @@ read_all(const uint8_t *data, size_t size, size_t cap)
 			FUZZ_ASSERT(fuzz_utf8_bad(line, len) < 0 || !fuzz_utf8_checked(),
 			    "accepted line %lu is not strict UTF-8 (byte %ld)", lineno,
 			    fuzz_utf8_bad(line, len));
+			for (i = 0; fuzz_utf8_checked() && i < len; i++)
+				FUZZ_ASSERT((unsigned char)line[i] >= 0x20 || line[i] == '\t' ||
+				    line[i] == '\r', "accepted line %lu holds a raw control "
+				    "character 0x%02x (not JSON, RFC 8259)", lineno,
+				    (unsigned char)line[i]);
 			json_object_put(v);
 		} else
 			FUZZ_ASSERT(strncmp(err.msg, "<fuzz>:", 7) == 0,

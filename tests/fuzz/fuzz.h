@@ -57,10 +57,11 @@ void fuzz_fail(const char *file, int line, const char *fmt, ...)
  * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF),
  * or -1 when it all is. */
 long fuzz_utf8_bad(const char *s, size_t len);
-/* False when MDAS_FUZZ_NO_UTF8 turned the UTF-8 property off. */
+/* False when MDAS_FUZZ_NO_UTF8 turned the strict-text properties off. */
 int fuzz_utf8_checked(void);
 
-/* Checks that s[0..len) is one JSON value (strict), and strict UTF-8.
+/* Checks that s[0..len) is one JSON value (strict), strict UTF-8, and
+ * holds no raw control character (but TAB, LF, CR).
  * what names it in the failure message. */
 void fuzz_assert_json(const char *what, const char *s, size_t len);
 /* The same for each LF-terminated line of s (blank lines not allowed). */
