@@ -139,14 +139,19 @@ read_line(struct mdas_ndjson *r)
 	return 1;
 }
 
-/* The \\u escapes json-c decodes without complaint into something else
- * (utf8.h). */
+/* What json-c accepts without complaint although it is not JSON, or
+ * decodes into something else: raw control characters in strings, and
+ * the \\u escapes of utf8.h. */
 static int
 check_escapes(struct mdas_ndjson *r, struct mdas_error *err)
 {
 	size_t at;
 	uint32_t cp;
 
+	if (mdas_json_raw_control(r->line, r->line_len, &at))
+		return mdas_error_set(err,
+		    "%s:%lu: invalid JSON: control character 0x%02x not escaped at byte %zu",
+		    r->name, r->lineno, (unsigned char)r->line[at], at + 1);
 	if (!mdas_json_bad_escape(r->line, r->line_len, &at, &cp))
 		return 0;
 	if (cp == 0)

@@ -179,3 +179,29 @@ mdas_json_bad_escape(const char *s, size_t n, size_t *at, uint32_t *cp_out)
 	}
 	return 0;
 }
+
+int
+mdas_json_raw_control(const char *s, size_t n, size_t *at)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	int in_string = 0;
+	size_t i;
+
+	/* Most lines have no control character at all. */
+	for (i = 0; i < n && u[i] >= 0x20; i++)
+		;
+	if (i == n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (u[i] == '"')
+			in_string = !in_string;
+		else if (in_string && u[i] == '\\')
+			i++;    /* the escaped character, '"' included */
+		else if (u[i] < 0x20 && (in_string ||
+		    (u[i] != '\t' && u[i] != '\n' && u[i] != '\r'))) {
+			*at = i;
+			return 1;
+		}
+	}
+	return 0;
+}

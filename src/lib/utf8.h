@@ -48,4 +48,12 @@ int mdas_utf8_is_control(uint32_t cp);
  * in *at and the escape's value in *cp. */
 int mdas_json_bad_escape(const char *s, size_t n, size_t *at, uint32_t *cp);
 
+/* In JSON text s[0..n), the first control character (U+0000..U+001F)
+ * written raw where RFC 8259 does not allow it: inside a string (where it
+ * must be escaped, tab included) or outside one other than tab, LF and
+ * CR.  json-c accepts them in strings even in strict mode, and a record
+ * copied through would then not be JSON.  Returns 0 when there is none,
+ * else 1 with its offset in *at. */
+int mdas_json_raw_control(const char *s, size_t n, size_t *at);
+
 #endif

@@ -10,7 +10,7 @@
 #include "tap.h"
 #include "utf8.h"
 
-#define NTESTS (25 + 19 * 3 + 6)
+#define NTESTS (25 + 23 * 3 + 7)
 
 /* The shortest UTF-8 form of cp, written independently of the decoder. */
 static size_t
@@ -230,6 +230,11 @@ main(void)
 		{ "\"\\ud800\\ud800\"", "u:1: invalid JSON: unpaired surrogate \\ud800 at byte 2" },
 		{ "\"a\\u0000b\"", "u:1: NUL character (\\u0000) at byte 3" },
 		{ "{\"k\\u0000\":1}", "u:1: NUL character (\\u0000) at byte 4" },
+		/* RFC 8259: control characters in strings are escaped, tab too. */
+		{ "\"a\x01" "b\"", "u:1: invalid JSON: control character 0x01 not escaped at byte 3" },
+		{ "{\"m\":\"x\ty\"}", "u:1: invalid JSON: control character 0x09 not escaped at byte 8" },
+		{ "{\"k\x1f\":1}", "u:1: invalid JSON: control character 0x1f not escaped at byte 4" },
+		{ "[\"\\\"\x0b\"]", "u:1: invalid JSON: control character 0x0b not escaped at byte 5" },
 	};
 	size_t i;
 
@@ -251,6 +256,19 @@ main(void)
 		    "\\ud800 \xf0\x9f\x98\x80 \xe2\x82\xac\xf4\x8f\xbf\xbf") == 0,
 		    "then an escaped backslash, a surrogate pair, U+20AC, U+10FFFF read as such");
 		json_object_put(v);
+		mdas_ndjson_free(r);
+		fclose(fp);
+	}
+	/* Tab, CR and LF between tokens are white space, not an error. */
+	{
+		static const char ws[] = "{\t\"a\":\t[1,\t\"\\t\"]}\n";
+
+		fp = mem(ws, sizeof(ws) - 1);
+		r = mdas_ndjson_open(fp, "u", 0);
+		rc = mdas_ndjson_next(r, &v, &err);
+		tap_ok(rc == MDAS_NDJSON_VALUE, "tabs between tokens and an escaped tab are JSON");
+		if (rc == MDAS_NDJSON_VALUE)
+			json_object_put(v);
 		mdas_ndjson_free(r);
 		fclose(fp);
 	}
