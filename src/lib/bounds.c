@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bounds.h"
+#include "timeutil.h"
 
 static const struct {
 	const char *field;
@@ -208,4 +209,20 @@ mdas_bounds_why(char *buf, size_t size, const char *field, const char *text,
 		snprintf(buf, size, "%s %s is %s", field, text, reason);
 	else
 		snprintf(buf, size, "%s is %s", field, reason);
+}
+
+const char *
+mdas_bounds_time_text(const char *s, int date, int64_t *ms)
+{
+	const char *want = date ? "expected a date YYYY-MM-DD" :
+	    "expected an ISO 8601 UTC time";
+	int64_t slack = date ? 86400000 : 0;
+
+	if (date ? strlen(s) != 10 : strchr(s, 'T') == NULL)
+		return want;
+	if (mdas_parse_iso(s, ms, NULL) < 0)
+		return want;
+	if (*ms < MDAS_TS_MS_MIN - slack || *ms > MDAS_TS_MS_MAX + slack)
+		return MDAS_BOUNDS_WHY_TIME;
+	return NULL;
 }

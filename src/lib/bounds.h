@@ -88,6 +88,13 @@ const char *mdas_bounds_check(enum mdas_bound b, double v, int future);
 /* True when ms lies in MDAS_TS_MS_MIN..MDAS_TS_MS_MAX. */
 int mdas_bounds_ts_ms_ok(int64_t ms);
 
+/* NULL when s is a time as records write it (ISO 8601 UTC with a 'T':
+ * ts, fetched_at) or, with date, a date YYYY-MM-DD (session_date), parsed
+ * strictly and within the years above (a session date may lie a day
+ * beyond them, in the exchange's zone); else why not.  *ms gets the
+ * instant. */
+const char *mdas_bounds_time_text(const char *s, int date, int64_t *ms);
+
 /* What the rules across fields look at; NaN is null. */
 struct mdas_bounds_record {
 	const char *type;     /* "quote", "bar", "dividend" or "split" */

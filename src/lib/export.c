@@ -584,26 +584,6 @@ mdas_export_fields_for(enum mdas_export_kind k, size_t *n)
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-/* A time (ts, fetched_at) or date (session_date) as text: parsed
- * strictly and in the range of mdas_bounds_ts_ms_ok() (a session date may
- * be a day off, in the exchange's zone).  *ms gets the instant. */
-static const char *
-time_problem(const char *s, enum mdas_field_type t, int64_t *ms)
-{
-	int64_t slack = t == MDAS_FIELD_DATE ? 86400000 : 0;
-
-	if (t == MDAS_FIELD_DATE && strlen(s) != 10)
-		return "expected a date YYYY-MM-DD";
-	if (t == MDAS_FIELD_TIME && strchr(s, 'T') == NULL)
-		return "expected an ISO 8601 UTC time";
-	if (mdas_parse_iso(s, ms, NULL) < 0)
-		return t == MDAS_FIELD_DATE ? "expected a date YYYY-MM-DD" :
-		    "expected an ISO 8601 UTC time";
-	if (*ms < MDAS_TS_MS_MIN - slack || *ms > MDAS_TS_MS_MAX + slack)
-		return "outside years 1970..9999";
-	return NULL;
-}
-
 /* A number's text for a message: as sent, except an integer json-c
  * clamped (its digits are not the ones sent: none are shown). */
 static const char *
@@ -637,7 +617,8 @@ value_problem(struct json_object *v, const struct mdas_field *f, int future,
 	case MDAS_FIELD_DATE:
 		if (!json_object_is_type(v, json_type_string))
 			return "expected a string";
-		return time_problem(json_object_get_string(v), f->type, &ms);
+		return mdas_bounds_time_text(json_object_get_string(v),
+		    f->type == MDAS_FIELD_DATE, &ms);
 	case MDAS_FIELD_INT:
 		if (!json_object_is_type(v, json_type_int))
 			return "expected an integer";

@@ -1219,7 +1219,8 @@ mdas_normalizer_line(struct mdas_normalizer *n, struct json_object *v,
 {
 	struct json_object *payload;
 	struct env e;
-	const char *type, *bad = NULL;
+	const char *type, *bad = NULL, *why;
+	int64_t fetched_ms;
 	int rc;
 
 	memset(&e, 0, sizeof(e));
@@ -1278,6 +1279,13 @@ mdas_normalizer_line(struct mdas_normalizer *n, struct json_object *v,
 	}
 	if (mdas_json_is_null(payload)) {
 		rc = envelope_error(n, &e, CODE_BAD_ENVELOPE, "no payload");
+		goto out;
+	}
+	/* Copied into every record: it must read back as the time it is. */
+	if (e.fetched_at != NULL &&
+	    (why = mdas_bounds_time_text(e.fetched_at, 0, &fetched_ms)) != NULL) {
+		e.fetched_at = NULL;
+		rc = envelope_error(n, &e, CODE_BAD_ENVELOPE, "fetched_at: %s", why);
 		goto out;
 	}
 	if (strcmp(e.source, "yahoo") == 0 && strcmp(e.endpoint, "chart") == 0)
