@@ -655,7 +655,7 @@ url_time(const char *url, const char *name, int64_t unit_ms, char *iso)
  * as far as the envelope tells (its interval, and the range or period in
  * its URL, or Yahoo's meta.range). */
 static int
-no_data(struct mdas_normalizer *n, struct env *e)
+no_data(struct mdas_normalizer *n, struct env *e, const char *note)
 {
 	char rbuf[32], ibuf[32], from[MDAS_ISO_MAX], to[MDAS_ISO_MAX];
 	const char *iv = e->interval, *range = NULL, *a = NULL, *b = NULL;
@@ -673,15 +673,17 @@ no_data(struct mdas_normalizer *n, struct env *e)
 		a = url_time(e->url, "startTime", unit, from);
 		b = url_time(e->url, "endTime", unit, to);
 	}
+	if (note == NULL)
+		note = "";
 	if (range != NULL)
-		return envelope_error(n, e, CODE_NO_DATA, "no bars for interval %s, range %s",
-		    iv != NULL ? iv : "?", range);
+		return envelope_error(n, e, CODE_NO_DATA, "no bars for interval %s, range %s%s",
+		    iv != NULL ? iv : "?", range, note);
 	if (a != NULL && b != NULL)
-		return envelope_error(n, e, CODE_NO_DATA, "no bars for interval %s from %s to %s",
-		    iv != NULL ? iv : "?", a, b);
+		return envelope_error(n, e, CODE_NO_DATA, "no bars for interval %s from %s to %s%s",
+		    iv != NULL ? iv : "?", a, b, note);
 	return envelope_error(n, e, CODE_NO_DATA,
-	    "no bars for interval %s (the envelope does not say which period was asked)",
-	    iv != NULL ? iv : "?");
+	    "no bars for interval %s (the envelope does not say which period was asked)%s",
+	    iv != NULL ? iv : "?", note);
 }
 
 static int flush_held(struct mdas_normalizer *, struct mdas_series *);
@@ -691,7 +693,7 @@ process_bars(struct mdas_normalizer *n, struct env *e, struct mdas_series *s,
     const struct bar_source *src)
 {
 	char why[600], iso[MDAS_ISO_MAX];
-	size_t i, m = 0;
+	size_t i, m = 0, valid = 0, nulls = 0;
 	int sorted = 1;
 
 	/* A held bar waits only for more envelopes of its own series (a
@@ -704,7 +706,7 @@ process_bars(struct mdas_normalizer *n, struct env *e, struct mdas_series *s,
 
 	e->nbars = src->count;
 	if (src->count == 0)
-		return no_data(n, e);
+		return no_data(n, e, NULL);
 	if (src->count > n->order_cap) {
 		struct tsidx *o = realloc(n->order, src->count * sizeof(*o));
 
@@ -761,6 +763,8 @@ process_bars(struct mdas_normalizer *n, struct env *e, struct mdas_series *s,
 				return MDAS_NORM_STOP;
 			continue;
 		}
+		valid++;
+		nulls += is_null_bar(r);
 		if (s->held == NULL || !s->held_set) {
 			/* Hold r; the old held buffer becomes the scratch. */
 			struct mdas_record *old = s->held;
@@ -787,6 +791,11 @@ process_bars(struct mdas_normalizer *n, struct env *e, struct mdas_series *s,
 			n->scratch = old;
 		} else
 			emit_bar(n, s, r);
+	}
+	/* Dropping every bar of an answer must not make its symbol vanish. */
+	if (n->opts.missing == MDAS_MISSING_DROP && valid > 0 && nulls == valid) {
+		snprintf(why, sizeof(why), " (all %zu were null: dropped, --missing=drop)", valid);
+		return no_data(n, e, why);
 	}
 	return MDAS_NORM_OK;
 }
