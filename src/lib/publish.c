@@ -542,7 +542,57 @@ holds(int dfd, const char *dir, const struct entry *e, struct mdas_error *err)
 	return size == e->size && strcmp(hex, e->sha256) == 0;
 }
 
-/* Finishes or undoes the publish described by intent name in dfd. */
+/* The directory rel (components separated by '/') below dfd, opened one
+ * component at a time, none of them a symbolic link: O_NOFOLLOW on the
+ * whole path would only cover its last component, and a link anywhere in
+ * it would take recovery out of the export directory.  -1 when any
+ * component is missing, a link or not a directory. */
+static int
+open_below(int dfd, const char *rel)
+{
+	char comp[256];
+	const char *p = rel;
+	int fd = dfd, next;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, "/");
+
+		if (n == 0 || n >= sizeof(comp)) {
+			next = -1;
+		} else {
+			memcpy(comp, p, n);
+			comp[n] = '\0';
+			next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (fd != dfd)
+			close(fd);
+		if (next < 0)
+			return -1;
+		fd = next;
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return fd != dfd ? fd : -1;
+}
+
+/* 1 when name is one file under both directories (a link() fallback
+ * interrupted between its two steps). */
+static int
+same_file(int afd, int bfd, const char *name)
+{
+	struct stat a, b;
+
+	return fstatat(afd, name, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fstatat(bfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(a.st_mode) &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Finishes or undoes the publish described by intent name in dfd.  It
+ * only ever touches, in the export directory, names that hold exactly
+ * what the intent recorded, and only moves in a staged file where the
+ * final name is free: a name taken by anything else (another file, a
+ * FIFO) means the publish cannot be finished as recorded. */
 static int
 recover_intent(int dfd, const char *dir, const char *name, mdas_publish_note_fn note,
     void *ctx, struct mdas_error *err)
@@ -555,11 +605,11 @@ recover_intent(int dfd, const char *dir, const char *name, mdas_publish_note_fn 
 	if (intent_read(dfd, dir, name, &in, err) != 0)
 		return -1;
 	snprintf(sdir, sizeof(sdir), "%s/%s", dir, in.staged);
-	sfd = openat(dfd, in.staged, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	sfd = open_below(dfd, in.staged);
 	for (i = 0; i < in.n && forward; i++) {
-		int staged = holds(sfd, sdir, &in.e[i], NULL);
-
-		if (staged != 1 && holds(dfd, dir, &in.e[i], NULL) != 1)
+		if (holds(dfd, dir, &in.e[i], NULL) == 1)
+			continue;
+		if (exists_at(dfd, in.e[i].name) || holds(sfd, sdir, &in.e[i], NULL) != 1)
 			forward = 0;
 	}
 	if (forward) {
@@ -567,8 +617,12 @@ recover_intent(int dfd, const char *dir, const char *name, mdas_publish_note_fn 
 			if (sfd < 0 || !exists_at(sfd, in.e[i].name))
 				continue;
 			if (exists_at(dfd, in.e[i].name)) {
-				/* Both names: a link() fallback interrupted, same content. */
-				unlinkat(sfd, in.e[i].name, 0);
+				/* Final name in place (it holds the recorded content):
+				 * a staged name that is the same file is what an
+				 * interrupted link() fallback left; anything else
+				 * staged stays for the work directory's cleaner. */
+				if (same_file(sfd, dfd, in.e[i].name))
+					unlinkat(sfd, in.e[i].name, 0);
 				continue;
 			}
 			/* Every data file durable before the manifest appears. */
