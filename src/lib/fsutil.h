@@ -47,6 +47,17 @@ int mdas_fsync_dir(const char *dir, struct mdas_error *err);
  * how many were removed, or -1. */
 int mdas_remove_stale_temps(const char *dir, struct mdas_error *err);
 
+/* Opens name in dfd (AT_FDCWD: a path) with flags (O_RDONLY, O_WRONLY or
+ * O_RDWR, plus O_CREAT, O_APPEND...; mode for O_CREAT), never through a
+ * symbolic link and only when it is a regular file.  The open itself is
+ * non-blocking: a FIFO or a device at the name is refused at once instead
+ * of waiting for a peer (a FIFO opened for reading blocks until a writer
+ * comes), and the descriptor returned is blocking again.  Returns it, or
+ * -1 with errno (ELOOP for a symbolic link); for anything but a regular
+ * file also *not_regular = 1 (not_regular may be NULL). */
+int mdas_open_regular_at(int dfd, const char *name, int flags, mode_t mode,
+    int *not_regular);
+
 /* Opens path for appending, creating it (mode 0666 & ~umask) when
  * missing, never through a symbolic link (O_NOFOLLOW) and only when it is
  * a regular file.  Each write(2) of a whole line then lands at the end,

@@ -118,21 +118,18 @@ static int
 hash_at(int dfd, const char *dir, const char *name, int sync, uint64_t *size,
     char hex[MDAS_SHA256_HEX], struct mdas_error *err)
 {
-	struct stat st;
 	char label[4096];
-	int fd, rc;
+	int fd, rc, not_regular;
 
 	snprintf(label, sizeof(label), "%s/%s", dir, name);
-	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC)) < 0) {
+	if ((fd = mdas_open_regular_at(dfd, name, O_RDONLY, 0, &not_regular)) < 0) {
+		if (not_regular)
+			return mdas_error_set(err, "%s: not a regular file", label);
 		if (errno == ENOENT)
 			return 1;
 		if (errno == ELOOP)
 			return mdas_error_set(err, "%s: is a symbolic link", label);
 		return mdas_error_errno(err, errno, "%s", label);
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return mdas_error_set(err, "%s: not a regular file", label);
 	}
 	if (sync && fsync(fd) != 0) {
 		rc = errno;
@@ -474,11 +471,14 @@ intent_read(int dfd, const char *dir, const char *name, struct intent *in,
 	char *buf = NULL;
 	size_t len = 0, i;
 	ssize_t k;
-	int fd;
+	int fd, not_regular;
 
 	memset(in, 0, sizeof(*in));
-	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC)) < 0)
+	if ((fd = mdas_open_regular_at(dfd, name, O_RDONLY, 0, &not_regular)) < 0) {
+		if (not_regular)
+			return mdas_error_set(err, "%s/%s: not a regular file", dir, name);
 		return mdas_error_errno(err, errno, "%s/%s", dir, name);
+	}
 	if ((buf = malloc(INTENT_MAX + 1)) == NULL) {
 		close(fd);
 		return mdas_error_errno(err, ENOMEM, "%s/%s", dir, name);
