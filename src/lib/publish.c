@@ -18,6 +18,7 @@
 #include "runid.h"
 #include "sha256.h"
 #include "timeutil.h"
+#include "utf8.h"
 
 #define INTENT_PREFIX ".mdas-publish."
 #define INTENT_SUFFIX ".intent"
@@ -322,6 +323,34 @@ hash_path(const char *path, char hex[MDAS_SHA256_HEX], struct mdas_error *err)
 	return rc;
 }
 
+static int
+utf8_ok(const char *s)
+{
+	return s == NULL || mdas_utf8_invalid_at(s, strlen(s)) == strlen(s);
+}
+
+/* Every string of the request that goes into the manifest: a JSON file
+ * must be UTF-8, and json-c copies the bytes it is given unchecked. */
+static int
+request_utf8(const struct mdas_publish_req *r, struct mdas_error *err)
+{
+	size_t i;
+
+	if (!utf8_ok(r->mode))
+		return mdas_error_set(err, "--mode: not valid UTF-8");
+	if (!utf8_ok(r->config_path))
+		return mdas_error_set(err, "the configuration path: not valid UTF-8");
+	if (!utf8_ok(r->export_dir))
+		return mdas_error_set(err, "the export directory path: not valid UTF-8");
+	for (i = 0; i < r->nsymbols; i++)
+		if (!utf8_ok(r->symbols[i]))
+			return mdas_error_set(err, "symbol %zu: not valid UTF-8", i + 1);
+	for (i = 0; i < r->nfiles; i++)
+		if (!utf8_ok(r->files[i].name) || !utf8_ok(r->files[i].format))
+			return mdas_error_set(err, "file %zu: not valid UTF-8", i + 1);
+	return 0;
+}
+
 struct json_object *
 mdas_manifest_build(const struct mdas_publish_req *r, const uint64_t *sizes,
     char (*sha256)[65], int *partial, struct mdas_error *err)
@@ -331,6 +360,9 @@ mdas_manifest_build(const struct mdas_publish_req *r, const uint64_t *sizes,
 	char iso[MDAS_ISO_MAX], hex[MDAS_SHA256_HEX];
 	int64_t now = mdas_now_ms();
 	size_t i;
+
+	if (request_utf8(r, err) != 0)
+		return NULL;
 
 	t.with_data = json_object_new_object();
 	t.failed = json_object_new_array();
