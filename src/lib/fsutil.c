@@ -249,7 +249,12 @@ mdas_remove_stale_temps(const char *dir, struct mdas_error *err)
 		if (de->d_name[0] != '.' || (tag = strstr(de->d_name, TMP_TAG)) == NULL)
 			continue;
 		pid = strtol(tag + strlen(TMP_TAG), &end, 10);
-		if (pid <= 0 || *end != '.' || mdas_pid_alive(pid))
+		/* Exactly the shape mdas_atomic_open() gives (mkstemp's six
+		 * characters last): a directory we write into may be a user's,
+		 * where another program's ".notes.tmp.123.swp" is not ours. */
+		if (pid <= 0 || *end != '.' || strlen(end + 1) != 6 ||
+		    strspn(end + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") != 6 ||
+		    mdas_pid_alive(pid))
 			continue;
 		/* Only our own files: a name that merely looks like ours, a
 		 * directory or another user's file is left alone. */

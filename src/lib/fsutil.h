@@ -42,7 +42,8 @@ int mdas_mkdir_p(const char *path, mode_t mode, struct mdas_error *err);
 /* fsync of a directory, so a rename in it survives a crash. */
 int mdas_fsync_dir(const char *dir, struct mdas_error *err);
 /* Removes temporaries in dir whose writer is no longer running: names
- * ".NAME.tmp.PID.XXXXXX" of a dead PID that are our own (uid) regular
+ * ".NAME.tmp.PID.XXXXXX" (exactly: six letters or digits last, as
+ * mkstemp makes them) of a dead PID that are our own (uid) regular
  * files or symbolic links (a link is removed, never followed).  Returns
  * how many were removed, or -1. */
 int mdas_remove_stale_temps(const char *dir, struct mdas_error *err);
