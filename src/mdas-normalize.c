@@ -15,6 +15,9 @@
 #include "runid.h"
 #include "settings.h"
 
+/* mdas-normalize(1): the output is incomplete, do not use it. */
+#define EXIT_INCOMPLETE 3
+
 static void
 usage(FILE *fp)
 {
@@ -33,7 +36,10 @@ usage(FILE *fp)
 	    "  -q, --quiet          print errors only\n"
 	    "  -v, --verbose        print debug messages\n"
 	    "  -h, --help           show this help and exit\n"
-	    "  -V, --version        show the version and exit\n",
+	    "  -V, --version        show the version and exit\n\n"
+	    "Exit status: 0 every input used, 1 some input rejected (the output is\n"
+	    "good), 2 usage or configuration error, 3 the output could not be\n"
+	    "written whole (do not use it).\n",
 	    mdas_log_progname());
 }
 
@@ -261,6 +267,10 @@ main(int argc, char **argv)
 
 	status = rc == MDAS_NORM_OK && st->rejected == 0 && !bad ?
 	    MDAS_EXIT_OK : MDAS_EXIT_FAILURE;
+	/* Exit 1 says "some input was rejected, the rest is good"; a stream
+	 * that could not be written whole (or ran out of memory) is not. */
+	if (rc == MDAS_NORM_FAIL)
+		status = EXIT_INCOMPLETE;
 	mdas_normalizer_free(n);
 	if (rs.fp != NULL) {
 		if (fclose(rs.fp) != 0 && !rs.write_failed) {
@@ -272,6 +282,6 @@ main(int argc, char **argv)
 	}
 	mdas_jsonw_free(rs.w);
 	if (mdas_close_stdout() < 0)
-		status = MDAS_EXIT_FAILURE;
+		status = EXIT_INCOMPLETE;
 	return status;
 }

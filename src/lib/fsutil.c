@@ -249,7 +249,12 @@ mdas_remove_stale_temps(const char *dir, struct mdas_error *err)
 		if (de->d_name[0] != '.' || (tag = strstr(de->d_name, TMP_TAG)) == NULL)
 			continue;
 		pid = strtol(tag + strlen(TMP_TAG), &end, 10);
-		if (pid <= 0 || *end != '.' || mdas_pid_alive(pid))
+		/* Exactly the shape mdas_atomic_open() gives (mkstemp's six
+		 * characters last): a directory we write into may be a user's,
+		 * where another program's ".notes.tmp.123.swp" is not ours. */
+		if (pid <= 0 || *end != '.' || strlen(end + 1) != 6 ||
+		    strspn(end + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") != 6 ||
+		    mdas_pid_alive(pid))
 			continue;
 		/* Only our own files: a name that merely looks like ours, a
 		 * directory or another user's file is left alone. */
@@ -264,21 +269,49 @@ mdas_remove_stale_temps(const char *dir, struct mdas_error *err)
 }
 
 int
+mdas_open_regular_at(int dfd, const char *name, int flags, mode_t mode, int *not_regular)
+{
+	int fd, fl, e;
+
+	if (not_regular != NULL)
+		*not_regular = 0;
+	fd = openat(dfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode);
+	if (fd < 0) {
+		/* A FIFO without a reader, opened for writing. */
+		if (errno == ENXIO && not_regular != NULL)
+			*not_regular = 1;
+		return -1;
+	}
+	if (!is_regular(fd)) {
+		close(fd);
+		if (not_regular != NULL)
+			*not_regular = 1;
+		errno = EINVAL;
+		return -1;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int
 mdas_open_append(const char *path, struct mdas_error *err)
 {
-	int fd;
+	int fd, not_regular;
 
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
-	    0666);
+	fd = mdas_open_regular_at(AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT, 0666,
+	    &not_regular);
 	if (fd < 0) {
+		if (not_regular)
+			return mdas_error_set(err, "%s: not a regular file", path);
 		if (errno == ELOOP)
 			return mdas_error_set(err, "%s: is a symbolic link; will not write through it",
 			    path);
 		return mdas_error_errno(err, errno, "%s: cannot open for appending", path);
-	}
-	if (!is_regular(fd)) {
-		close(fd);
-		return mdas_error_set(err, "%s: not a regular file", path);
 	}
 	return fd;
 }
@@ -314,15 +347,15 @@ mdas_pid_alive(long pid)
 int
 mdas_lock_acquire(const char *path, int wait, struct mdas_error *err)
 {
-	int fd;
+	int fd, not_regular;
 
-	/* O_NOFOLLOW: a symlink planted at the name must not make us create
-	 * (or lock) a file somewhere else. */
-	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666)) < 0)
+	/* Never through a symlink planted at the name (which would make us
+	 * create or lock a file somewhere else), never waiting on a FIFO. */
+	if ((fd = mdas_open_regular_at(AT_FDCWD, path, O_RDWR | O_CREAT, 0666,
+	    &not_regular)) < 0) {
+		if (not_regular)
+			return mdas_error_set(err, "%s: lock file is not a regular file", path);
 		return mdas_error_errno(err, errno, "%s: cannot open lock file", path);
-	if (!is_regular(fd)) {
-		close(fd);
-		return mdas_error_set(err, "%s: lock file is not a regular file", path);
 	}
 	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
 		if (errno == EINTR)

@@ -42,10 +42,22 @@ int mdas_mkdir_p(const char *path, mode_t mode, struct mdas_error *err);
 /* fsync of a directory, so a rename in it survives a crash. */
 int mdas_fsync_dir(const char *dir, struct mdas_error *err);
 /* Removes temporaries in dir whose writer is no longer running: names
- * ".NAME.tmp.PID.XXXXXX" of a dead PID that are our own (uid) regular
+ * ".NAME.tmp.PID.XXXXXX" (exactly: six letters or digits last, as
+ * mkstemp makes them) of a dead PID that are our own (uid) regular
  * files or symbolic links (a link is removed, never followed).  Returns
  * how many were removed, or -1. */
 int mdas_remove_stale_temps(const char *dir, struct mdas_error *err);
+
+/* Opens name in dfd (AT_FDCWD: a path) with flags (O_RDONLY, O_WRONLY or
+ * O_RDWR, plus O_CREAT, O_APPEND...; mode for O_CREAT), never through a
+ * symbolic link and only when it is a regular file.  The open itself is
+ * non-blocking: a FIFO or a device at the name is refused at once instead
+ * of waiting for a peer (a FIFO opened for reading blocks until a writer
+ * comes), and the descriptor returned is blocking again.  Returns it, or
+ * -1 with errno (ELOOP for a symbolic link); for anything but a regular
+ * file also *not_regular = 1 (not_regular may be NULL). */
+int mdas_open_regular_at(int dfd, const char *name, int flags, mode_t mode,
+    int *not_regular);
 
 /* Opens path for appending, creating it (mode 0666 & ~umask) when
  * missing, never through a symbolic link (O_NOFOLLOW) and only when it is

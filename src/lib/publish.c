@@ -18,6 +18,7 @@
 #include "runid.h"
 #include "sha256.h"
 #include "timeutil.h"
+#include "utf8.h"
 
 #define INTENT_PREFIX ".mdas-publish."
 #define INTENT_SUFFIX ".intent"
@@ -118,21 +119,18 @@ static int
 hash_at(int dfd, const char *dir, const char *name, int sync, uint64_t *size,
     char hex[MDAS_SHA256_HEX], struct mdas_error *err)
 {
-	struct stat st;
 	char label[4096];
-	int fd, rc;
+	int fd, rc, not_regular;
 
 	snprintf(label, sizeof(label), "%s/%s", dir, name);
-	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC)) < 0) {
+	if ((fd = mdas_open_regular_at(dfd, name, O_RDONLY, 0, &not_regular)) < 0) {
+		if (not_regular)
+			return mdas_error_set(err, "%s: not a regular file", label);
 		if (errno == ENOENT)
 			return 1;
 		if (errno == ELOOP)
 			return mdas_error_set(err, "%s: is a symbolic link", label);
 		return mdas_error_errno(err, errno, "%s", label);
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return mdas_error_set(err, "%s: not a regular file", label);
 	}
 	if (sync && fsync(fd) != 0) {
 		rc = errno;
@@ -325,6 +323,34 @@ hash_path(const char *path, char hex[MDAS_SHA256_HEX], struct mdas_error *err)
 	return rc;
 }
 
+static int
+utf8_ok(const char *s)
+{
+	return s == NULL || mdas_utf8_invalid_at(s, strlen(s)) == strlen(s);
+}
+
+/* Every string of the request that goes into the manifest: a JSON file
+ * must be UTF-8, and json-c copies the bytes it is given unchecked. */
+static int
+request_utf8(const struct mdas_publish_req *r, struct mdas_error *err)
+{
+	size_t i;
+
+	if (!utf8_ok(r->mode))
+		return mdas_error_set(err, "--mode: not valid UTF-8");
+	if (!utf8_ok(r->config_path))
+		return mdas_error_set(err, "the configuration path: not valid UTF-8");
+	if (!utf8_ok(r->export_dir))
+		return mdas_error_set(err, "the export directory path: not valid UTF-8");
+	for (i = 0; i < r->nsymbols; i++)
+		if (!utf8_ok(r->symbols[i]))
+			return mdas_error_set(err, "symbol %zu: not valid UTF-8", i + 1);
+	for (i = 0; i < r->nfiles; i++)
+		if (!utf8_ok(r->files[i].name) || !utf8_ok(r->files[i].format))
+			return mdas_error_set(err, "file %zu: not valid UTF-8", i + 1);
+	return 0;
+}
+
 struct json_object *
 mdas_manifest_build(const struct mdas_publish_req *r, const uint64_t *sizes,
     char (*sha256)[65], int *partial, struct mdas_error *err)
@@ -334,6 +360,9 @@ mdas_manifest_build(const struct mdas_publish_req *r, const uint64_t *sizes,
 	char iso[MDAS_ISO_MAX], hex[MDAS_SHA256_HEX];
 	int64_t now = mdas_now_ms();
 	size_t i;
+
+	if (request_utf8(r, err) != 0)
+		return NULL;
 
 	t.with_data = json_object_new_object();
 	t.failed = json_object_new_array();
@@ -474,11 +503,14 @@ intent_read(int dfd, const char *dir, const char *name, struct intent *in,
 	char *buf = NULL;
 	size_t len = 0, i;
 	ssize_t k;
-	int fd;
+	int fd, not_regular;
 
 	memset(in, 0, sizeof(*in));
-	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC)) < 0)
+	if ((fd = mdas_open_regular_at(dfd, name, O_RDONLY, 0, &not_regular)) < 0) {
+		if (not_regular)
+			return mdas_error_set(err, "%s/%s: not a regular file", dir, name);
 		return mdas_error_errno(err, errno, "%s/%s", dir, name);
+	}
 	if ((buf = malloc(INTENT_MAX + 1)) == NULL) {
 		close(fd);
 		return mdas_error_errno(err, ENOMEM, "%s/%s", dir, name);
@@ -542,7 +574,57 @@ holds(int dfd, const char *dir, const struct entry *e, struct mdas_error *err)
 	return size == e->size && strcmp(hex, e->sha256) == 0;
 }
 
-/* Finishes or undoes the publish described by intent name in dfd. */
+/* The directory rel (components separated by '/') below dfd, opened one
+ * component at a time, none of them a symbolic link: O_NOFOLLOW on the
+ * whole path would only cover its last component, and a link anywhere in
+ * it would take recovery out of the export directory.  -1 when any
+ * component is missing, a link or not a directory. */
+static int
+open_below(int dfd, const char *rel)
+{
+	char comp[256];
+	const char *p = rel;
+	int fd = dfd, next;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, "/");
+
+		if (n == 0 || n >= sizeof(comp)) {
+			next = -1;
+		} else {
+			memcpy(comp, p, n);
+			comp[n] = '\0';
+			next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (fd != dfd)
+			close(fd);
+		if (next < 0)
+			return -1;
+		fd = next;
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return fd != dfd ? fd : -1;
+}
+
+/* 1 when name is one file under both directories (a link() fallback
+ * interrupted between its two steps). */
+static int
+same_file(int afd, int bfd, const char *name)
+{
+	struct stat a, b;
+
+	return fstatat(afd, name, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fstatat(bfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(a.st_mode) &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Finishes or undoes the publish described by intent name in dfd.  It
+ * only ever touches, in the export directory, names that hold exactly
+ * what the intent recorded, and only moves in a staged file where the
+ * final name is free: a name taken by anything else (another file, a
+ * FIFO) means the publish cannot be finished as recorded. */
 static int
 recover_intent(int dfd, const char *dir, const char *name, mdas_publish_note_fn note,
     void *ctx, struct mdas_error *err)
@@ -555,11 +637,11 @@ recover_intent(int dfd, const char *dir, const char *name, mdas_publish_note_fn 
 	if (intent_read(dfd, dir, name, &in, err) != 0)
 		return -1;
 	snprintf(sdir, sizeof(sdir), "%s/%s", dir, in.staged);
-	sfd = openat(dfd, in.staged, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	sfd = open_below(dfd, in.staged);
 	for (i = 0; i < in.n && forward; i++) {
-		int staged = holds(sfd, sdir, &in.e[i], NULL);
-
-		if (staged != 1 && holds(dfd, dir, &in.e[i], NULL) != 1)
+		if (holds(dfd, dir, &in.e[i], NULL) == 1)
+			continue;
+		if (exists_at(dfd, in.e[i].name) || holds(sfd, sdir, &in.e[i], NULL) != 1)
 			forward = 0;
 	}
 	if (forward) {
@@ -567,8 +649,12 @@ recover_intent(int dfd, const char *dir, const char *name, mdas_publish_note_fn 
 			if (sfd < 0 || !exists_at(sfd, in.e[i].name))
 				continue;
 			if (exists_at(dfd, in.e[i].name)) {
-				/* Both names: a link() fallback interrupted, same content. */
-				unlinkat(sfd, in.e[i].name, 0);
+				/* Final name in place (it holds the recorded content):
+				 * a staged name that is the same file is what an
+				 * interrupted link() fallback left; anything else
+				 * staged stays for the work directory's cleaner. */
+				if (same_file(sfd, dfd, in.e[i].name))
+					unlinkat(sfd, in.e[i].name, 0);
 				continue;
 			}
 			/* Every data file durable before the manifest appears. */

@@ -89,7 +89,9 @@ int mdas_publish_run(const struct mdas_publish_req *r, struct mdas_publish_resul
 
 /* Builds the manifest of r for files whose sizes and checksums are given
  * (sizes[i], sha256[i] for r->files[i]).  Returns a new object (caller
- * puts it) or NULL with err.  *partial gets the status. */
+ * puts it) or NULL with err, also when a string of r that would go into
+ * it (symbol, mode, path, file name) is not valid UTF-8, since the
+ * manifest must be.  *partial gets the status. */
 struct json_object *mdas_manifest_build(const struct mdas_publish_req *r,
     const uint64_t *sizes, char (*sha256)[65], int *partial, struct mdas_error *err);
 

@@ -29,12 +29,15 @@ read_state(const char *path, uint64_t *counter, char *id, struct mdas_error *err
 	uint64_t c = 0;
 	size_t n, i;
 	FILE *fp;
-	int fd;
+	int fd, not_regular;
 
 	*counter = 0;
 	id[0] = '\0';
-	/* Never through a symbolic link: the counter is ours, in state_dir. */
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC)) < 0) {
+	/* Never through a symbolic link (the counter is ours, in state_dir),
+	 * never waiting on a FIFO planted at the name. */
+	if ((fd = mdas_open_regular_at(AT_FDCWD, path, O_RDONLY, 0, &not_regular)) < 0) {
+		if (not_regular)
+			return mdas_error_set(err, "%s: not a regular file", path);
 		if (errno == ENOENT)
 			return 1;
 		if (errno == ELOOP)

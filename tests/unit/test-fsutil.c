@@ -121,7 +121,7 @@ main(void)
 	tap_ok(fd < 0, "appending to a directory is refused");
 
 	/* The stale cleaner leaves a directory with a temporary's name alone. */
-	snprintf(stale, sizeof(stale), "%s/.x.tmp.4194305.dir", dir);
+	snprintf(stale, sizeof(stale), "%s/.x.tmp.4194305.dirabc", dir);
 	mkdir(stale, 0700);
 	tap_is_int(mdas_remove_stale_temps(dir, &err), 0, "a directory is not a stale temporary");
 	tap_ok(exists(stale), "and is still there");
