@@ -46,7 +46,10 @@ usage(FILE *fp)
 	    "  -q, --quiet          print errors only\n"
 	    "  -v, --verbose        print debug messages\n"
 	    "  -h, --help           show this help and exit\n"
-	    "  -V, --version        show the version and exit\n",
+	    "  -V, --version        show the version and exit\n\n"
+	    "Exit status: 0 every symbol fetched, 1 some symbol failed (its error\n"
+	    "record is in the output), 2 usage or configuration error, 3 the output\n"
+	    "could not be written whole (do not use it).\n",
 	    mdas_log_progname());
 }
 
@@ -343,7 +346,7 @@ main(int argc, char **argv)
 		mdas_errorx("%s", err.msg);
 		/* Already reported: a second message about stdout adds nothing. */
 		fclose(stdout);
-		rc = MDAS_EXIT_FAILURE;
+		rc = MDAS_EXIT_INCOMPLETE;
 		goto out;
 	} else {
 		clear_progress(&ui);
@@ -354,7 +357,7 @@ main(int argc, char **argv)
 		rc = st.failed > 0 ? MDAS_EXIT_FAILURE : MDAS_EXIT_OK;
 	}
 	if (mdas_close_stdout() < 0)
-		rc = MDAS_EXIT_FAILURE;
+		rc = MDAS_EXIT_INCOMPLETE;
 out:
 	if (from_stdin == 1)
 		for (i = 0; i < nlist; i++)

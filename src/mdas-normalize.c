@@ -15,9 +15,6 @@
 #include "runid.h"
 #include "settings.h"
 
-/* mdas-normalize(1): the output is incomplete, do not use it. */
-#define EXIT_INCOMPLETE 3
-
 static void
 usage(FILE *fp)
 {
@@ -270,7 +267,7 @@ main(int argc, char **argv)
 	/* Exit 1 says "some input was rejected, the rest is good"; a stream
 	 * that could not be written whole (or ran out of memory) is not. */
 	if (rc == MDAS_NORM_FAIL)
-		status = EXIT_INCOMPLETE;
+		status = MDAS_EXIT_INCOMPLETE;
 	mdas_normalizer_free(n);
 	if (rs.fp != NULL) {
 		if (fclose(rs.fp) != 0 && !rs.write_failed) {
@@ -282,6 +279,6 @@ main(int argc, char **argv)
 	}
 	mdas_jsonw_free(rs.w);
 	if (mdas_close_stdout() < 0)
-		status = EXIT_INCOMPLETE;
+		status = MDAS_EXIT_INCOMPLETE;
 	return status;
 }

@@ -9,6 +9,7 @@ enum {
 	MDAS_EXIT_OK = 0,        /* everything succeeded */
 	MDAS_EXIT_FAILURE = 1,   /* runtime or partial failure */
 	MDAS_EXIT_USAGE = 2,     /* usage or configuration error */
+	MDAS_EXIT_INCOMPLETE = 3, /* a filter's output is not whole: do not use it */
 };
 
 /* The long options every program has, for the end of its option table
