@@ -33,7 +33,7 @@ struct mdas_export {
 	const char *output;       /* -o */
 	int output_stream;        /* -o names a stream (output_kind) */
 	int force;
-	const char *recovered;    /* the directory last recovered */
+	char recovered[4096];     /* the directory last recovered, or "" */
 };
 
 struct mdas_export_out {
@@ -231,6 +231,29 @@ is_permission_error(int e)
 /* Opens the temporary and, with it held, the lock; then checks for an
  * existing file.  The temporary comes first so an unwritable directory
  * is reported as "cannot create a file in DIR", naming the final path. */
+static void
+recover_note(void *ctx, const char *msg)
+{
+	(void)ctx;
+	mdas_notice("%s", msg);
+}
+
+/* Like every writer of an export directory, first finish or roll back a
+ * publish a killed pipeline left half-way and remove what dead processes
+ * left (publish.h); once per directory.  A failure is a warning: our own
+ * output does not depend on it. */
+static void
+recover_dir(struct mdas_export *x, const char *dir)
+{
+	struct mdas_error e;
+
+	if (strcmp(x->recovered, dir) == 0)
+		return;
+	snprintf(x->recovered, sizeof(x->recovered), "%s", dir);
+	if (mdas_publish_recover(dir, MDAS_RECOVER_SCRATCH, recover_note, NULL, &e) < 0)
+		mdas_warn("%s", e.msg);
+}
+
 static struct mdas_export_out *
 open_in(struct mdas_export *x, const char *path, struct mdas_error *err)
 {
@@ -257,6 +280,7 @@ open_in(struct mdas_export *x, const char *path, struct mdas_error *err)
 	if ((out->atomic = mdas_atomic_open(path, err)) == NULL)
 		goto fail;
 	mdas_dirname(path, dir, sizeof(dir));
+	recover_dir(x, dir);
 	base = strrchr(path, '/');
 	base = base != NULL ? base + 1 : path;
 	n = strlen(dir) + strlen(base) + 16;
@@ -364,29 +388,6 @@ mdas_export_out_open_path(struct mdas_export *x, const char *path,
 	}
 }
 
-static void
-recover_note(void *ctx, const char *msg)
-{
-	(void)ctx;
-	mdas_notice("%s", msg);
-}
-
-/* Like every writer of an export directory, first finish or roll back a
- * publish a killed pipeline left half-way and remove what dead processes
- * left (publish.h); once per directory.  A failure is a warning: our own
- * output does not depend on it. */
-static void
-recover_dir(struct mdas_export *x, const char *dir)
-{
-	struct mdas_error e;
-
-	if (x->recovered != NULL && strcmp(x->recovered, dir) == 0)
-		return;
-	x->recovered = dir;
-	if (mdas_publish_recover(dir, MDAS_RECOVER_SCRATCH, recover_note, NULL, &e) < 0)
-		mdas_warn("%s", e.msg);
-}
-
 static struct mdas_export_out *
 open_in_dir(struct mdas_export *x, const char *dir, const char *suffix,
     struct mdas_error *err)
@@ -403,10 +404,8 @@ open_in_dir(struct mdas_export *x, const char *dir, const char *suffix,
 	if (mdas_mkdir_p(dir, 0777, err) != 0) {
 		mdas_error_prefix(err, "%s", path);
 		out = NULL;
-	} else {
-		recover_dir(x, dir);
+	} else
 		out = open_in(x, path, err);
-	}
 	free(path);
 	return out;
 }

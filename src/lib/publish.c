@@ -494,6 +494,17 @@ intent_free(struct intent *in)
 	memset(in, 0, sizeof(*in));
 }
 
+/* True when name is PREFIX_RUNID.manifest.json for this run ID. */
+static int
+names_manifest(const char *name, const char *run_id)
+{
+	static const char tail[] = ".manifest.json";
+	size_t n = strlen(name), r = strlen(run_id), t = sizeof(tail) - 1;
+
+	return n > r + t + 1 && strcmp(name + n - t, tail) == 0 &&
+	    name[n - t - r - 1] == '_' && strncmp(name + n - t - r, run_id, r) == 0;
+}
+
 /* Reads and checks the intent name in dfd.  Returns 0, or -1 with err. */
 static int
 intent_read(int dfd, const char *dir, const char *name, struct intent *in,
@@ -551,6 +562,10 @@ intent_read(int dfd, const char *dir, const char *name, struct intent *in,
 			goto bad;
 		in->e[i].size = (uint64_t)json_object_get_int64(v);
 	}
+	/* The last entry is the run's manifest (the commit point); an intent
+	 * whose last file is anything else was not written by a publisher. */
+	if (!names_manifest(in->e[in->n - 1].name, in->run_id))
+		goto bad;
 	return 0;
 bad:
 	intent_free(in);
