@@ -95,6 +95,25 @@ mdas_body_clean_text(const char *src, size_t len, size_t max, char *dst, size_t 
 	dst[o] = '\0';
 }
 
+/* An upstream text (Yahoo's code or description, Binance's msg; NULL
+ * when absent) cleaned into dst (n bytes).  Returns 1 when something is
+ * left; else 0, with none (when not NULL) in dst instead, or "": an empty
+ * code or message is no code or message, and a message is never empty. */
+static int
+upstream_text(const char *src, size_t max, const char *none, char *dst, size_t n)
+{
+	if (n == 0)
+		return 0;
+	dst[0] = '\0';
+	if (src != NULL)
+		mdas_body_clean_text(src, strlen(src), max, dst, n);
+	if (dst[0] != '\0')
+		return 1;
+	if (none != NULL)
+		snprintf(dst, n, "%s", none);
+	return 0;
+}
+
 /* ---- parsing -------------------------------------------------------- */
 
 struct json_object *
@@ -195,15 +214,8 @@ yahoo_error(struct json_object *body, const char *top, const char **code,
 
 	if (!mdas_yahoo_error(body, top, &c, &d))
 		return 0;
-	*code = NULL;
-	if (c != NULL) {
-		mdas_body_clean_text(c, strlen(c), 64, cbuf, cn);
-		*code = cbuf;
-	}
-	if (d != NULL)
-		mdas_body_clean_text(d, strlen(d), MDAS_BODY_QUOTE_MAX, msg, n);
-	else
-		snprintf(msg, n, "error without a description");
+	*code = upstream_text(c, 64, NULL, cbuf, cn) ? cbuf : NULL;
+	upstream_text(d, MDAS_BODY_QUOTE_MAX, "error without a description", msg, n);
 	return 1;
 }
 
@@ -216,10 +228,8 @@ mdas_body_yahoo_error_text(const char *body, size_t len, const char *top,
 	const char *c, *d;
 	int rc = 0;
 
-	if (b != NULL && mdas_yahoo_error(b, top, &c, &d) && d != NULL) {
-		mdas_body_clean_text(d, strlen(d), MDAS_BODY_QUOTE_MAX, desc, n);
-		rc = 1;
-	}
+	if (b != NULL && mdas_yahoo_error(b, top, &c, &d))
+		rc = upstream_text(d, MDAS_BODY_QUOTE_MAX, NULL, desc, n);
 	json_object_put(b);
 	return rc;
 }
@@ -321,7 +331,7 @@ binance_error(struct json_object *b, int64_t *code, char *msg, size_t n)
 
 	if (!mdas_binance_error(b, code, &m))
 		return 0;
-	mdas_body_clean_text(m, strlen(m), MDAS_BODY_QUOTE_MAX, msg, n);
+	upstream_text(m, MDAS_BODY_QUOTE_MAX, "error without a message", msg, n);
 	return 1;
 }
 

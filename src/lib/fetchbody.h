@@ -13,7 +13,9 @@
  * or JSON of the wrong shape), "too_large" (klines past the page cap),
  * "Not Found" (a symbol missing from a batched answer), the upstream's
  * own code (Yahoo's "code", Binance's number as a string), or NULL when
- * the HTTP status is all there is to say.
+ * the HTTP status is all there is to say (an empty Yahoo code is none).
+ * A message is never empty: an empty upstream text becomes "error
+ * without a description" (Yahoo) or "error without a message" (Binance).
  */
 #ifndef MDAS_FETCHBODY_H
 #define MDAS_FETCHBODY_H
@@ -74,13 +76,14 @@ void mdas_body_yahoo_chart(long status, const char *body, size_t len,
 
 /* A Yahoo error envelope's description ({"finance":{"error":{...}}}),
  * cleaned, into desc (n bytes).  Returns 1 when body is such an envelope
- * with a description, else 0. */
+ * with a description (one empty after cleaning is none), else 0. */
 int mdas_body_yahoo_error_text(const char *body, size_t len, const char *top,
     char *desc, size_t n);
 
 /* Reads a Binance error body {"code":-1121,"msg":"Invalid symbol."}.
- * Returns 1 and sets *code and msg (cleaned, n bytes) when body has that
- * shape (an integer code and a string msg); else 0. */
+ * Returns 1 and sets *code and msg (cleaned, n bytes; "error without a
+ * message" when that leaves nothing) when body has that shape (an integer
+ * code and a string msg); else 0. */
 int mdas_body_binance_error(const char *body, size_t len, int64_t *code,
     char *msg, size_t n);
 

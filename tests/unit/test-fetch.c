@@ -255,6 +255,20 @@ test_body(void)
 	    !mdas_body_binance_error("[1]", 3, &code, msg, sizeof(msg)) &&
 	    !mdas_body_binance_error("", 0, &code, msg, sizeof(msg)), "not error bodies: code a string, an array, empty");
 
+	/* Empty upstream texts (found by the fetch-body fuzz target): an
+	 * error record's code is a code or null, its message never empty. */
+	tap_is_str(quotes(401, "{\"finance\":{\"result\":null,\"error\":{\"code\":\"\",\"description\":\"\"}}}",
+	    ab, 2), "0:null:error without a description;1:null:error without a description;",
+	    "quotes: Yahoo's error with an empty code and description");
+	tap_is_str(chart(404, "{\"chart\":{\"result\":null,\"error\":{\"code\":\"\",\"description\":\"\"}}}"),
+	    "0:null:error without a description;", "chart: Yahoo's error with an empty code and description");
+	tap_is_str(tickers(400, "{\"code\":-1100,\"msg\":\"\"}", one, 1), "0:-1100:error without a message;",
+	    "tickers: Binance's error body with an empty msg");
+	tap_ok(mdas_body_binance_error("{\"code\":-1,\"msg\":\"\"}", 20, &code, msg, sizeof(msg)) &&
+	    code == -1 && strcmp(msg, "error without a message") == 0, "binance error body with an empty msg");
+	tap_ok(!mdas_body_yahoo_error_text("{\"finance\":{\"error\":{\"description\":\"\"}}}", 40, "finance",
+	    msg, sizeof(msg)), "yahoo error text: an empty description is none");
+
 	/* Kline pages. */
 	m = mdas_klines_new(5000, 2);
 	tap_is_str(kpage(m, 200, "[" ROW(1000) "," ROW(2000) "]"), "MORE 2001", "klines: a full page asks for more");
@@ -279,6 +293,8 @@ test_body(void)
 	    "klines: an open time as a string");
 	tap_is_str(kpage(m, 429, "{\"code\":-1003,\"msg\":\"Too much request weight used\"}"),
 	    "FAILED -1003: Too much request weight used", "klines: Binance's error body");
+	tap_is_str(kpage(m, 429, "{\"code\":-1003,\"msg\":\"\"}"), "FAILED -1003: error without a message",
+	    "klines: Binance's error body with an empty msg");
 	tap_is_str(kpage(m, 502, "<html>"), "FAILED null: HTTP 502: HTML instead of JSON", "klines: 502 with HTML");
 	tap_is_str(kpage(m, 200, "[" ROW(6000) "," ROW(7000) "]"), "DONE",
 	    "klines: a full page past the end of the range ends it");
@@ -308,7 +324,7 @@ main(void)
 	const char *two[] = { "BTCUSDT", "ETHUSDT" }, *ys[] = { "AAPL", "^GSPC" };
 	double d;
 
-	tap_plan(105);
+	tap_plan(111);
 	/* Detection. */
 	resolve("BTCUSDT", MDAS_SOURCE_AUTO, "binance", "BTCUSDT");
 	resolve("ETHBTC", MDAS_SOURCE_AUTO, "binance", "ETHBTC");
