@@ -596,14 +596,52 @@ num_text(struct json_object *v)
 	return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 }
 
+/* What the checks need of each field of a table, found by name once
+ * (bounds.c's table and cross-field slots), not for every record. */
+struct field_rule {
+	enum mdas_bound bound;
+	ptrdiff_t cross;          /* offset in struct mdas_bounds_record, or -1 */
+	int is_version;           /* schema_version */
+};
+
+#define RULES_MAX 64
+
+static const struct field_rule *
+rules_for(const struct mdas_field *fields)
+{
+	static struct field_rule rec[RULES_MAX], ev[RULES_MAX];
+	static int ready;
+	struct mdas_bounds_record b;
+	struct field_rule *r;
+	size_t i, k, n;
+	double *slot;
+
+	if (!ready) {
+		for (k = 0; k < 2; k++) {
+			const struct mdas_field *f = k == 0 ? mdas_record_fields : mdas_event_fields;
+
+			n = k == 0 ? mdas_record_nfields : mdas_event_nfields;
+			r = k == 0 ? rec : ev;
+			for (i = 0; i < n && i < RULES_MAX; i++) {
+				r[i].bound = mdas_bound_of(f[i].name);
+				slot = mdas_bounds_record_slot(&b, f[i].name);
+				r[i].cross = slot != NULL ? (char *)slot - (char *)&b : -1;
+				r[i].is_version = strcmp(f[i].name, "schema_version") == 0;
+			}
+		}
+		ready = 1;
+	}
+	return fields == mdas_record_fields ? rec : ev;
+}
+
 /* Why v cannot be the value of field f: its JSON type, then its range
  * (bounds.h: the table and rules mdas-normalize applies before it
  * writes).  *bound is set when the reason is a bound (worded with the
  * value), and *num to a number's value.  future: the record's
  * asset_class is "future". */
 static const char *
-value_problem(struct json_object *v, const struct mdas_field *f, int future,
-    int *bound, double *num)
+value_problem(struct json_object *v, const struct mdas_field *f,
+    const struct field_rule *rule, int future, int *bound, double *num)
 {
 	size_t i, n, total = 0;
 	int64_t ms;
@@ -621,12 +659,12 @@ value_problem(struct json_object *v, const struct mdas_field *f, int future,
 	case MDAS_FIELD_INT:
 		if (!json_object_is_type(v, json_type_int))
 			return "expected an integer";
-		if (strcmp(f->name, "schema_version") == 0)
+		if (rule->is_version)
 			return json_object_get_int64(v) == MDAS_SCHEMA_VERSION ? NULL :
 			    "unsupported (this reader knows version " STR(MDAS_SCHEMA_VERSION) ")";
 		*bound = 1;
 		*num = (double)json_object_get_int64(v);
-		return mdas_bounds_check(mdas_bound_of(f->name), *num, future);
+		return mdas_bounds_check(rule->bound, *num, future);
 	case MDAS_FIELD_NUMBER:
 		if (!json_object_is_type(v, json_type_int) &&
 		    !json_object_is_type(v, json_type_double))
@@ -638,9 +676,9 @@ value_problem(struct json_object *v, const struct mdas_field *f, int future,
 		    (double)json_object_get_int64(v) : json_object_get_double(v);
 		if (mdas_json_underflowed(v))
 			return MDAS_BOUNDS_WHY_TINY;
-		if (num_text(v) == NULL && mdas_bound_of(f->name) == MDAS_BOUND_SIGNED)
+		if (num_text(v) == NULL && rule->bound == MDAS_BOUND_SIGNED)
 			return MDAS_BOUNDS_WHY_CLAMPED;   /* the others are beyond 1e18 */
-		return mdas_bounds_check(mdas_bound_of(f->name), *num, future);
+		return mdas_bounds_check(rule->bound, *num, future);
 	case MDAS_FIELD_STRING_ARRAY:
 		if (!json_object_is_type(v, json_type_array))
 			return "expected an array of strings";
@@ -674,10 +712,11 @@ static const char *
 check_record(struct json_object *rec, enum mdas_export_kind *kind, char *buf, size_t n)
 {
 	const struct mdas_field *fields;
+	const struct field_rule *rules;
 	struct json_object *t, *v;
 	struct mdas_bounds_record b;
 	const char *type, *why;
-	double num, *slot;
+	double num;
 	size_t i, nf;
 	int bound, future;
 
@@ -705,18 +744,19 @@ check_record(struct json_object *rec, enum mdas_export_kind *kind, char *buf, si
 	    mdas_bounds_future(json_object_get_string(v));
 	mdas_bounds_record_init(&b, type);
 	fields = mdas_export_fields_for(*kind, &nf);
-	for (i = 0; i < nf; i++) {
+	rules = rules_for(fields);
+	for (i = 0; i < nf && i < RULES_MAX; i++) {
 		if (!json_object_object_get_ex(rec, fields[i].name, &v) || v == NULL)
 			continue;
-		if ((why = value_problem(v, &fields[i], future, &bound, &num)) != NULL) {
+		if ((why = value_problem(v, &fields[i], &rules[i], future, &bound, &num)) != NULL) {
 			if (bound)
 				mdas_bounds_why(buf, n, fields[i].name, num_text(v), why);
 			else
 				snprintf(buf, n, "%s: %s", fields[i].name, why);
 			return buf;
 		}
-		if (bound && (slot = mdas_bounds_record_slot(&b, fields[i].name)) != NULL)
-			*slot = num;
+		if (bound && rules[i].cross >= 0)
+			*(double *)((char *)&b + rules[i].cross) = num;
 	}
 	return mdas_bounds_check_record(&b, buf, n, member_text, rec);
 }
