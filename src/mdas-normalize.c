@@ -10,7 +10,6 @@
 #include "cli.h"
 #include "jsonw.h"
 #include "log.h"
-#include "ndjson.h"
 #include "normalize.h"
 #include "runid.h"
 #include "settings.h"
@@ -78,52 +77,18 @@ on_reject(void *arg, const struct mdas_reject *rj)
 	return rs->strict;
 }
 
-/* The reader's message is "input:line: reason"; the callback adds the
- * place again, so only the reason is passed on. */
-static const char *
-reason_of(const char *msg, const char *name, unsigned long lineno)
-{
-	char prefix[600];
-	size_t n;
-
-	n = (size_t)snprintf(prefix, sizeof(prefix), "%s:%lu: ", name, lineno);
-	return strncmp(msg, prefix, n) == 0 ? msg + n : msg;
-}
-
 /* Returns MDAS_NORM_OK, _STOP or _FAIL; *bad is set on a read error. */
 static int
 run_input(struct mdas_normalizer *n, FILE *fp, const char *name, int *bad)
 {
-	struct mdas_ndjson *r;
-	struct json_object *v;
 	struct mdas_error err;
-	const char *line;
-	size_t len;
-	int rc = MDAS_NORM_OK, got;
+	int failed = 0, rc;
 
-	if ((r = mdas_ndjson_open(fp, name, 0)) == NULL) {
-		mdas_errorx("%s: %s", name, strerror(ENOMEM));
-		return MDAS_NORM_FAIL;
-	}
-	while (rc == MDAS_NORM_OK && (got = mdas_ndjson_next(r, &v, &err)) != MDAS_NDJSON_EOF) {
-		line = mdas_ndjson_line(r, &len);
-		if (got == MDAS_NDJSON_VALUE) {
-			rc = mdas_normalizer_line(n, v, line, len, name,
-			    mdas_ndjson_lineno(r), &err);
-			json_object_put(v);
-			if (rc == MDAS_NORM_FAIL)
-				mdas_errorx("%s", err.msg);
-		} else if (got == MDAS_NDJSON_BAD) {
-			rc = mdas_normalizer_bad_line(n, line, len, name,
-			    mdas_ndjson_lineno(r),
-			    reason_of(err.msg, name, mdas_ndjson_lineno(r)));
-		} else {
-			mdas_errorx("%s", err.msg);
-			*bad = 1;
-			break;
-		}
-	}
-	mdas_ndjson_free(r);
+	rc = mdas_normalizer_run(n, fp, name, &failed, &err);
+	if (rc == MDAS_NORM_FAIL || failed)
+		mdas_errorx("%s", err.msg);
+	if (failed)
+		*bad = 1;
 	return rc;
 }
 

@@ -9,6 +9,7 @@
 #include "bounds.h"
 #include "jsonget.h"
 #include "jsonw.h"
+#include "ndjson.h"
 #include "normalize.h"
 #include "record.h"
 #include "series.h"
@@ -1315,5 +1316,50 @@ out:
 		mdas_error_errno(err, n->failed_errno, "write error");
 		return MDAS_NORM_FAIL;
 	}
+	return rc;
+}
+
+/* The reader's message is "input:line: reason"; mdas_normalizer_bad_line()
+ * adds the place again, so only the reason is passed on. */
+static const char *
+reason_of(const char *msg, const char *input, unsigned long lineno)
+{
+	char prefix[600];
+	size_t n;
+
+	n = (size_t)snprintf(prefix, sizeof(prefix), "%s:%lu: ", input, lineno);
+	return strncmp(msg, prefix, n) == 0 ? msg + n : msg;
+}
+
+int
+mdas_normalizer_run(struct mdas_normalizer *n, FILE *fp, const char *input,
+    int *read_failed, struct mdas_error *err)
+{
+	struct mdas_ndjson *r;
+	struct json_object *v;
+	const char *line;
+	size_t len;
+	int rc = MDAS_NORM_OK, got;
+
+	if ((r = mdas_ndjson_open(fp, input, 0)) == NULL) {
+		mdas_error_errno(err, ENOMEM, "%s", input);
+		return MDAS_NORM_FAIL;
+	}
+	while (rc == MDAS_NORM_OK && (got = mdas_ndjson_next(r, &v, err)) != MDAS_NDJSON_EOF) {
+		line = mdas_ndjson_line(r, &len);
+		if (got == MDAS_NDJSON_VALUE) {
+			rc = mdas_normalizer_line(n, v, line, len, input,
+			    mdas_ndjson_lineno(r), err);
+			json_object_put(v);
+		} else if (got == MDAS_NDJSON_BAD)
+			rc = mdas_normalizer_bad_line(n, line, len, input,
+			    mdas_ndjson_lineno(r),
+			    reason_of(err->msg, input, mdas_ndjson_lineno(r)));
+		else {
+			*read_failed = 1;
+			break;
+		}
+	}
+	mdas_ndjson_free(r);
 	return rc;
 }

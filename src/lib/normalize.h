@@ -81,6 +81,14 @@ int mdas_normalizer_line(struct mdas_normalizer *n, struct json_object *v,
     const char *line, size_t len, const char *input, unsigned long lineno,
     struct mdas_error *err);
 
+/* Reads every NDJSON line of fp (not closed), called input in messages,
+ * through mdas_normalizer_line() and, for a line the reader refuses,
+ * mdas_normalizer_bad_line().  Returns MDAS_NORM_OK, _STOP or _FAIL (err
+ * set); when reading fp itself fails, *read_failed is set, err says why
+ * and the return is MDAS_NORM_OK unless something else failed first. */
+int mdas_normalizer_run(struct mdas_normalizer *n, FILE *fp, const char *input,
+    int *read_failed, struct mdas_error *err);
+
 /* Reports a line that could not be parsed (reason from the reader). */
 int mdas_normalizer_bad_line(struct mdas_normalizer *n, const char *line,
     size_t len, const char *input, unsigned long lineno, const char *reason);

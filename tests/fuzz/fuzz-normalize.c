@@ -20,7 +20,6 @@
 
 #include "export.h"
 #include "fuzz.h"
-#include "ndjson.h"
 #include "normalize.h"
 
 #define KIND_STREAM         0
@@ -94,33 +93,14 @@ wrap(const uint8_t *data, size_t size, size_t *outlen)
 }
 #endif
 
-/* run_input() of src/mdas-normalize.c, without the messages. */
+/* What src/mdas-normalize.c does with its input, without the messages. */
 static int
 run(struct mdas_normalizer *n, FILE *fp)
 {
-	struct mdas_ndjson *r;
-	struct json_object *v;
 	struct mdas_error err;
-	const char *line;
-	size_t len;
-	int rc = MDAS_NORM_OK, got;
+	int failed = 0;
 
-	if ((r = mdas_ndjson_open(fp, "<stdin>", 0)) == NULL)
-		abort();
-	while (rc == MDAS_NORM_OK && (got = mdas_ndjson_next(r, &v, &err)) != MDAS_NDJSON_EOF) {
-		line = mdas_ndjson_line(r, &len);
-		if (got == MDAS_NDJSON_VALUE) {
-			rc = mdas_normalizer_line(n, v, line, len, "<stdin>",
-			    mdas_ndjson_lineno(r), &err);
-			json_object_put(v);
-		} else if (got == MDAS_NDJSON_BAD)
-			rc = mdas_normalizer_bad_line(n, line, len, "<stdin>",
-			    mdas_ndjson_lineno(r), err.msg);
-		else
-			break;
-	}
-	mdas_ndjson_free(r);
-	return rc;
+	return mdas_normalizer_run(n, fp, "<stdin>", &failed, &err);
 }
 
 /* The exporters' reader must accept every line normalize wrote. */
