@@ -1,0 +1,225 @@
+/* store.h: the record store, one schema for SQLite and PostgreSQL.
+ *
+ * mdas-export-sqlite and mdas-export-pg keep the records of every run in
+ * one database so that history accumulates (mdas-store(7)).  This file
+ * is what both share and what neither engine may word differently:
+ *
+ *   - the tables and their columns (mdas_store_tables), from which each
+ *     engine builds its CREATE TABLE and upsert statements; SQL is only
+ *     ever made of these constants, placeholders and COPY data, never of
+ *     a value from the input;
+ *   - how a record becomes rows (mdas_store_map_record), and which
+ *     records cannot be stored ("a bar needs an interval");
+ *   - the upsert rule (mdas_store_sql_conflict): a row is replaced only
+ *     when one of its data columns differs, and an imputed row never
+ *     replaces a real one, so loading the same stream twice changes
+ *     nothing and a re-fetched (formerly forming) bar replaces the stored
+ *     one;
+ *   - the schema version check and the "--last" output line.
+ *
+ * An engine (store-sqlite.c, store-pg.c) is a struct mdas_store_engine;
+ * each is linked only into its own program, so mdas-export-sqlite never
+ * links libpq and mdas-export-pg never links libsqlite3.
+ */
+#ifndef MDAS_STORE_H
+#define MDAS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "error.h"
+#include "export.h"
+
+/* The schema this mdas writes; a database at a higher version is refused
+ * (MDAS_SINK_REFUSED, exit 2) and never altered. */
+#define MDAS_STORE_SCHEMA_VERSION 1
+
+/* Tables that records are mapped to.  The engines also keep
+ * schema_version and runs, with constant SQL of their own. */
+enum mdas_store_table {
+	MDAS_ST_SERIES,   /* source, symbol, interval ('' for quotes) + metadata */
+	MDAS_ST_BARS,     /* key source, symbol, interval, ts_ms */
+	MDAS_ST_QUOTES,   /* key source, symbol, ts_ms */
+	MDAS_ST_EVENTS,   /* key source, symbol, kind, ts_ms */
+	MDAS_ST_ERRORS,   /* key run_id, seq (the input line) */
+	MDAS_ST_COUNT
+};
+
+/* Column types, and what each engine makes of them. */
+enum mdas_store_type {
+	MDAS_SQL_TEXT,     /* TEXT / text */
+	MDAS_SQL_BIGINT,   /* INTEGER / bigint */
+	MDAS_SQL_NUMERIC,  /* REAL / numeric: prices, sizes, volumes, exactly as sent */
+	MDAS_SQL_DOUBLE,   /* REAL / double precision: derived metrics */
+	MDAS_SQL_TIME,     /* TEXT (ISO 8601 UTC, ms) / timestamptz */
+	MDAS_SQL_DATE,     /* TEXT (YYYY-MM-DD) / date */
+	MDAS_SQL_BOOL,     /* INTEGER 0|1 / boolean */
+};
+
+/* mdas_store_col.flags */
+#define MDAS_SC_KEY      0x01  /* part of the primary key (implies NOT NULL) */
+#define MDAS_SC_NOTNULL  0x02
+#define MDAS_SC_DATA     0x04  /* compared by the upsert: a conflicting row
+                                * is updated only when one of these differs */
+
+struct mdas_store_col {
+	const char *name;            /* column name (a constant, safe as SQL) */
+	enum mdas_store_type type;
+	unsigned flags;
+};
+
+struct mdas_store_table_def {
+	const char *name;            /* "bars" */
+	const struct mdas_store_col *cols;
+	size_t ncols;
+	/* CHECK constraints, as SQL both engines accept ("high >= low"), or
+	 * NULL-terminated empty; mdas_store_map_record() checks the same so
+	 * that a row is rejected with its line before the database sees it. */
+	const char *const *checks;
+};
+
+extern const struct mdas_store_table_def mdas_store_tables[MDAS_ST_COUNT];
+
+/* ---- Records to rows ---- */
+
+#define MDAS_STORE_MAXCOLS 40
+#define MDAS_STORE_ROWBUF  16384
+
+/* One row's values, as text: numbers exactly as the input wrote them
+ * (Binance's "60755.18000000" keeps its digits), integers in decimal,
+ * times as ISO 8601 text, booleans "true"/"false", imputed joined with
+ * ';' (NULL when nothing was imputed).  val[i] is column i of the table,
+ * NUL-terminated, or NULL for SQL NULL. */
+struct mdas_store_row {
+	enum mdas_store_table table;
+	unsigned long line;          /* input line it came from */
+	const char *val[MDAS_STORE_MAXCOLS];
+	size_t len[MDAS_STORE_MAXCOLS];
+	char buf[MDAS_STORE_ROWBUF];
+	size_t used;
+};
+
+struct mdas_store_map;
+
+/* run_id: the load's run ID (--run-id, $MDAS_RUN_ID or allocated);
+ * rows of records that carry no run_id get it, and so do error rows. */
+struct mdas_store_map *mdas_store_map_new(const char *run_id);
+void mdas_store_map_free(struct mdas_store_map *m);
+
+/* Maps one record read by mdas_export_next() to rows: rows[0] is its
+ * data row (bars, quotes, events or errors) and, when the record names a
+ * series that differs from the previous record's, rows[1] is that
+ * series' row.  Returns the number of rows (1 or 2), or -1 with err
+ * saying why the record cannot be stored ("a bar needs an interval",
+ * "high 1 is below low 2"); the caller rejects that record only.
+ * The rows point into m and stay valid until the next call. */
+int mdas_store_map_record(struct mdas_store_map *m, enum mdas_export_kind k,
+    struct json_object *rec, unsigned long line,
+    const struct mdas_store_row **rows, struct mdas_error *err);
+
+/* ---- SQL shared by the engines ---- */
+
+enum mdas_store_dialect { MDAS_DIALECT_SQLITE, MDAS_DIALECT_PG };
+
+/* Appends to buf (size n, NUL-terminated) "CREATE TABLE IF NOT EXISTS
+ * <prefix><name> (...)" for table t, with column types, NOT NULL, the
+ * primary key and the CHECKs.  prefix is "" or a schema name and "."
+ * (itself checked with mdas_store_identifier_ok()).  Returns 0, or -1
+ * when buf is too small. */
+int mdas_store_sql_create(enum mdas_store_dialect d, enum mdas_store_table t,
+    const char *prefix, char *buf, size_t n);
+
+/* The column list "source, symbol, ..." of table t. */
+int mdas_store_sql_columns(enum mdas_store_table t, char *buf, size_t n);
+
+/* The upsert's tail for table t, after "INSERT INTO <prefix>t (cols) ...":
+ *   ON CONFLICT (key cols) DO UPDATE SET c = excluded.c, ...
+ *   WHERE NOT (excluded.imputed IS NOT NULL AND t.imputed IS NULL)
+ *     AND (t.d1 IS DISTINCT FROM excluded.d1 OR ...)
+ * (the imputed term only for tables that have the column; the series
+ * table updates when a metadata column differs).  Both engines accept
+ * this text (SQLite >= 3.39 has IS DISTINCT FROM). */
+int mdas_store_sql_conflict(enum mdas_store_table t, const char *prefix,
+    char *buf, size_t n);
+
+/* True when s is a plain identifier ([a-z_][a-z0-9_]{0,62}): the only
+ * store.schema names accepted, so the schema name is never quoted SQL. */
+int mdas_store_identifier_ok(const char *s);
+
+/* Checks the version found in schema_version (0: no schema yet).
+ * Returns 0 when this mdas can use it (possibly after migrating), or
+ * MDAS_SINK_REFUSED with err: "DB: schema version 3 is newer than this
+ * mdas (1); not changed: use a newer mdas". */
+int mdas_store_check_version(long found, const char *db, struct mdas_error *err);
+
+/* Writes one "--last" line:
+ * {"source":..,"symbol":..,"interval":..,"first_ts_ms":N,"last_ts_ms":N,"bars":N} */
+int mdas_store_print_last(FILE *out, const char *source, const char *symbol,
+    const char *interval, int64_t first_ts_ms, int64_t last_ts_ms, int64_t bars);
+
+/* ---- Engines ---- */
+
+/* Rows per table a load changed, for the summary and the manifest. */
+struct mdas_store_counts {
+	unsigned long inserted, updated, unchanged;
+};
+struct mdas_store_result {
+	struct mdas_store_counts table[MDAS_ST_COUNT];
+	unsigned long rejected;      /* records not stored (reported by line) */
+};
+
+/* Where and how to open the store. */
+struct mdas_store_target {
+	const char *where;           /* SQLite: database path; PG: conninfo or NULL (PG* env) */
+	const char *schema;          /* PG: schema name (store.schema); SQLite: NULL */
+	const char *run_id;
+	const char *started_at;      /* ISO time the run started (runs.started_at) */
+	double busy_timeout_s;       /* how long to wait for another writer */
+};
+
+enum mdas_store_mode {
+	MDAS_STORE_READ,             /* --last: never creates or alters anything;
+	                              * a missing database or schema reads as empty */
+	MDAS_STORE_WRITE,            /* a load, --init, --manifest: creates or
+	                              * migrates the schema as needed */
+};
+
+struct mdas_store;
+
+struct mdas_store_engine {
+	const char *name;            /* "sqlite", "postgresql" */
+	/* Opens (and for WRITE creates or migrates) the store.  NULL with
+	 * *status MDAS_EXIT_FAILURE (cannot open or reach it) or
+	 * MDAS_SINK_REFUSED (newer schema, not ours to alter) and err.  A
+	 * message never shows a password. */
+	struct mdas_store *(*open)(const struct mdas_store_target *t,
+	    enum mdas_store_mode mode, int *status, struct mdas_error *err);
+	/* Starts the run's one transaction and its runs row. */
+	int (*begin)(struct mdas_store *s, struct mdas_error *err);
+	/* One row: 0, MDAS_SINK_REJECTED with err (this row only: the
+	 * database refused it; the load goes on), or -1 with err (fatal). */
+	int (*put)(struct mdas_store *s, const struct mdas_store_row *row,
+	    struct mdas_error *err);
+	/* Ends the runs row (status "stored", counts) and commits; fills res.
+	 * On -1 nothing of the run is in the database. */
+	int (*commit)(struct mdas_store *s, struct mdas_store_result *res,
+	    struct mdas_error *err);
+	/* --last: one line per stored bar series, ordered by source, symbol,
+	 * interval (mdas_store_print_last()). */
+	int (*last)(struct mdas_store *s, FILE *out, struct mdas_error *err);
+	/* --manifest: stores a published run's manifest (JSON text) in its
+	 * runs row, with finished_at and status taken from it. */
+	int (*set_manifest)(struct mdas_store *s, const char *run_id,
+	    const char *manifest_json, struct mdas_error *err);
+	/* Rolls back what was not committed, disconnects, frees; NULL ok. */
+	void (*close)(struct mdas_store *s);
+};
+
+/* The engines, each defined only in its own program's object. */
+extern const struct mdas_store_engine mdas_store_sqlite;
+extern const struct mdas_store_engine mdas_store_pg;
+
+#endif

@@ -1,0 +1,12 @@
+/* mdas-export-sqlite: unified records on stdin into the sqlite store. */
+#include "config.h"
+
+#include "storesink.h"
+
+extern const struct mdas_store_engine mdas_store_sqlite;
+
+int
+main(int argc, char **argv)
+{
+	return mdas_store_main(&mdas_store_sqlite, argc, argv);
+}

@@ -1,0 +1,1 @@
+# scaffolding: the throwaway PostgreSQL server for tests
