@@ -3,8 +3,6 @@
 
 #include "storesink.h"
 
-extern const struct mdas_store_engine mdas_store_sqlite;
-
 int
 main(int argc, char **argv)
 {
