@@ -376,7 +376,7 @@ add_insert(struct mdas_store *s, size_t *len, enum mdas_store_table t,
 	if (add(s, len, " FROM %s%s%s ", src, where ? " WHERE " : "", where ? where : "") < 0)
 		return -1;
 	n = *len;
-	if (mdas_store_sql_conflict(t, prefix, s->sql + n, PG_SQLMAX - n) < 0)
+	if (mdas_store_sql_conflict(t, s->sql + n, PG_SQLMAX - n) < 0)
 		return -1;
 	*len += strlen(s->sql + n);
 	return add(s, len, " RETURNING (xmax = 0) AS i");
@@ -434,6 +434,7 @@ create_schema(struct mdas_store *s, struct mdas_error *err)
 	for (int t = 0; t < MDAS_ST_COUNT; t++) {
 		char prefix[80];
 		snprintf(prefix, sizeof prefix, "%s.", s->schema);
+		s->sql[0] = '\0';   /* the builders append */
 		if (mdas_store_sql_create(MDAS_DIALECT_PG, (enum mdas_store_table)t,
 		    prefix, s->sql, PG_SQLMAX) < 0)
 			return mdas_error_set(err, "%s: the CREATE TABLE of %s does not fit",
