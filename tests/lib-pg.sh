@@ -127,7 +127,7 @@ pg_start() {
 			_opts=
 			PGPORT=5432
 		fi
-		_seen=$(cat "$PG_LOG" 2>/dev/null | wc -l)
+		_seen=$( (wc -l <"$PG_LOG") 2>/dev/null || echo 0)
 		if (cd / && as_pg "$PG_BINDIR/pg_ctl" start -D "$PG_DATA" -l "$PG_LOG" \
 		    -w -t 60 ${_opts:+-o "$_opts"}) >"$PGDIR/pg_ctl.out" 2>&1; then
 			break

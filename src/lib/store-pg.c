@@ -84,6 +84,18 @@ struct mdas_store {
 
 /* ---- Messages ---- */
 
+/* s (size bytes) = t[0..n), cut to fit. */
+static void
+copy_out(char *s, size_t size, const char *t, size_t n)
+{
+	if (size == 0)
+		return;
+	if (n >= size)
+		n = size - 1;
+	memcpy(s, t, n);
+	s[n] = '\0';
+}
+
 /* Replaces every occurrence of secret in s (size bytes, NUL-terminated)
  * with "***"; what no longer fits is cut. */
 static void
@@ -109,7 +121,7 @@ cut_secret(char *s, size_t size, const char *secret)
 	while (*r != '\0' && w < sizeof tmp - 1)
 		tmp[w++] = *r++;
 	tmp[w] = '\0';
-	snprintf(s, size, "%s", tmp);
+	copy_out(s, size, tmp, w);
 }
 
 /* One line: newlines and tabs to spaces, runs of spaces to one, no
@@ -387,26 +399,27 @@ add_insert(struct mdas_store *s, size_t *len, enum mdas_store_table t,
 /* Invalid connection strings: libpq quotes the offending text, which may
  * be a password; keep its words, not the quoted part. */
 static void
-cut_quoted(char *s)
+cut_quoted(char *s, size_t size)
 {
-	char *w = s;
+	char tmp[MDAS_ERROR_MAX];
+	size_t w = 0;
 	int in = 0;
 
-	for (char *r = s; *r != '\0'; r++) {
+	for (const char *r = s; *r != '\0' && w + 5 < sizeof tmp; r++) {
 		if (*r == '"') {
 			if (!in) {
-				memcpy(w, "\"...", 4);
+				memcpy(tmp + w, "\"...", 4);
 				w += 4;
 			} else {
-				*w++ = '"';
+				tmp[w++] = '"';
 			}
 			in = !in;
-			continue;
+		} else if (!in) {
+			tmp[w++] = *r;
 		}
-		if (!in)
-			*w++ = *r;
 	}
-	*w = '\0';
+	tmp[w] = '\0';
+	copy_out(s, size, tmp, w);
 }
 
 static int
@@ -496,7 +509,7 @@ pg_open(const struct mdas_store_target *t, enum mdas_store_mode mode, int *statu
     struct mdas_error *err)
 {
 	const char *keys[12], *vals[12];
-	char ms[32], what[128];
+	char ms[32], what[640];
 	const char *lockp[1];
 	struct mdas_store *s;
 	int k = 0;
@@ -537,7 +550,7 @@ pg_open(const struct mdas_store_target *t, enum mdas_store_mode mode, int *statu
 			snprintf(m, sizeof m, "%s", perr ? perr : "out of memory");
 			PQfreemem(perr);
 			one_line(m);
-			cut_quoted(m);
+			cut_quoted(m, sizeof m);
 			mdas_error_set(err, "PostgreSQL: the connection string is not valid: %s", m);
 			*status = MDAS_SINK_REFUSED;
 			free(s->sql);
@@ -807,8 +820,11 @@ refuse(struct mdas_store *s, unsigned long line, const char *why)
 {
 	s->refused++;
 #ifdef MDAS_STORE_TARGET_REFUSED
-	if (s->refused_cb != NULL)
-		s->refused_cb(s->refused_arg, line, why);
+	if (s->refused_cb != NULL) {
+		char m[MDAS_ERROR_MAX + 40];
+		snprintf(m, sizeof m, "PostgreSQL refused the row: %s", why);
+		s->refused_cb(s->refused_arg, line, m);
+	}
 #else
 	(void)line;
 	(void)why;
