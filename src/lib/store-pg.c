@@ -943,7 +943,9 @@ merge(struct mdas_store *s, enum mdas_store_table t, struct mdas_error *err)
 	size_t len = 0;
 	PGresult *r;
 
-	if (add(s, &len, "WITH d AS MATERIALIZED (") < 0 || add_distinct(s, &len, t) < 0 ||
+	/* d is read twice, so the server computes it once (without the
+	 * MATERIALIZED of PostgreSQL 12, which older servers would refuse). */
+	if (add(s, &len, "WITH d AS (") < 0 || add_distinct(s, &len, t) < 0 ||
 	    add(s, &len, "), ins AS (") < 0 || add_insert(s, &len, t, "d", NULL) < 0 ||
 	    add(s, &len, ") SELECT count(*) FILTER (WHERE i), count(*) FILTER (WHERE NOT i), "
 	    "(SELECT count(*) FROM d) FROM ins") < 0)
