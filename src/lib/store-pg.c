@@ -59,6 +59,22 @@
 /* pg_advisory_xact_lock(int, int): 'mdas' and hashtext(schema). */
 #define PG_LOCK_CLASS    "1835295091"
 
+/* Whether a table's rows of this load may hold one key twice.  A stream
+ * comes grouped by series, each in time order; when every group (the key
+ * but its last column) comes in one piece, never seen before (a bitmap of
+ * hashes: a collision only costs the slow way), with the last key column
+ * strictly increasing, no key repeats and the upsert needs no DISTINCT ON
+ * (no sort of the whole load on the server).  Constant memory. */
+#define PG_SEEN_BITS (1u << 20)
+struct order_check {
+	int may_dup;
+	int have;
+	char group[512];
+	size_t glen;
+	long long last;
+	unsigned char *seen;         /* PG_SEEN_BITS / 8 bytes */
+};
+
 struct mdas_store {
 	PGconn *conn;
 	enum mdas_store_mode mode;
@@ -71,6 +87,7 @@ struct mdas_store {
 	int in_tx, in_copy;
 	unsigned ncols;              /* staging text columns */
 	unsigned long staged[MDAS_ST_COUNT];
+	struct order_check order[MDAS_ST_COUNT];
 	char *copybuf;
 	size_t copylen;
 	char *sql;                   /* PG_SQLMAX bytes */
@@ -674,6 +691,22 @@ pg_begin(struct mdas_store *s, struct mdas_error *err)
 			s->ncols = (unsigned)mdas_store_tables[t].ncols;
 	memset(s->staged, 0, sizeof s->staged);
 	memset(&s->res, 0, sizeof s->res);
+	for (int t = 0; t < MDAS_ST_COUNT; t++) {
+		struct order_check *o = &s->order[t];
+		unsigned char *seen = o->seen;
+		memset(o, 0, sizeof *o);
+		/* The series table gets a row per change of series, which
+		 * may come back: always the DISTINCT way. */
+		if (t == MDAS_ST_SERIES) {
+			o->may_dup = 1;
+			free(seen);
+			continue;
+		}
+		o->seen = seen != NULL ? seen : malloc(PG_SEEN_BITS / 8);
+		if (o->seen == NULL)
+			return mdas_error_errno(err, ENOMEM, "%s", s->target);
+		memset(o->seen, 0, PG_SEEN_BITS / 8);
+	}
 	s->refused = 0;
 	if (s->copybuf == NULL && (s->copybuf = malloc(PG_COPYBUF)) == NULL)
 		return mdas_error_errno(err, ENOMEM, "%s", s->target);
@@ -728,6 +761,72 @@ put_text(char *w, const char *v, size_t n)
 	return w;
 }
 
+static uint32_t
+fnv1a(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 16777619u;
+	return h;
+}
+
+static void
+check_order(struct order_check *o, const struct mdas_store_table_def *d,
+    const struct mdas_store_row *row)
+{
+	char g[sizeof o->group];
+	size_t glen = 0, lastk = 0, i;
+	long long v;
+	char *end;
+	uint32_t h;
+
+	if (o->may_dup)
+		return;
+	for (i = 0; i < d->ncols; i++)
+		if (d->cols[i].flags & MDAS_SC_KEY)
+			lastk = i;
+	for (i = 0; i < lastk; i++) {
+		if (!(d->cols[i].flags & MDAS_SC_KEY))
+			continue;
+		/* Length-prefixed, so that no two groups read the same. */
+		size_t n = row->val[i] ? row->len[i] : 0;
+		if (glen + n + 24 > sizeof g) {
+			o->may_dup = 1;
+			return;
+		}
+		glen += (size_t)snprintf(g + glen, 24, "%zu:", n);
+		memcpy(g + glen, row->val[i] ? row->val[i] : "", n);
+		glen += n;
+	}
+	if (row->val[lastk] == NULL) {
+		o->may_dup = 1;
+		return;
+	}
+	errno = 0;
+	v = strtoll(row->val[lastk], &end, 10);
+	if (errno != 0 || *end != '\0' || end == row->val[lastk]) {
+		o->may_dup = 1;
+		return;
+	}
+	if (o->have && glen == o->glen && memcmp(g, o->group, glen) == 0) {
+		if (v <= o->last)
+			o->may_dup = 1;
+		o->last = v;
+		return;
+	}
+	h = fnv1a(g, glen) & (PG_SEEN_BITS - 1);
+	if (o->seen[h >> 3] & (1u << (h & 7))) {
+		o->may_dup = 1;
+		return;
+	}
+	o->seen[h >> 3] |= (unsigned char)(1u << (h & 7));
+	memcpy(o->group, g, glen);
+	o->glen = glen;
+	o->last = v;
+	o->have = 1;
+}
+
 static int
 pg_put(struct mdas_store *s, const struct mdas_store_row *row, struct mdas_error *err)
 {
@@ -778,6 +877,7 @@ pg_put(struct mdas_store *s, const struct mdas_store_row *row, struct mdas_error
 	*w++ = '\n';
 	s->copylen = (size_t)(w - s->copybuf);
 	s->staged[row->table]++;
+	check_order(&s->order[row->table], d, row);
 	return 0;
 }
 
@@ -939,17 +1039,34 @@ static int
 merge(struct mdas_store *s, enum mdas_store_table t, struct mdas_error *err)
 {
 	struct mdas_store_counts *c = &s->res.table[t];
+	int unique = !s->order[t].may_dup, twice;
+	const char *st;
 	unsigned long total;
 	size_t len = 0;
 	PGresult *r;
 
-	/* d is read twice, so the server computes it once (without the
-	 * MATERIALIZED of PostgreSQL 12, which older servers would refuse). */
-	if (add(s, &len, "WITH d AS (") < 0 || add_distinct(s, &len, t) < 0 ||
-	    add(s, &len, "), ins AS (") < 0 || add_insert(s, &len, t, "d", NULL) < 0 ||
-	    add(s, &len, ") SELECT count(*) FILTER (WHERE i), count(*) FILTER (WHERE NOT i), "
-	    "(SELECT count(*) FROM d) FROM ins") < 0)
-		return mdas_error_set(err, "%s: statement too long", s->target);
+again:
+	len = 0;
+	if (unique) {
+		/* No key twice (check_order): straight from the staging
+		 * table, every staged row distinct. */
+		char where[32];
+		snprintf(where, sizeof where, "tbl = %d", (int)t);
+		if (add(s, &len, "WITH ins AS (") < 0 ||
+		    add_insert(s, &len, t, "pg_temp.mdas_rows", where) < 0 ||
+		    add(s, &len, ") SELECT count(*) FILTER (WHERE i), count(*) FILTER (WHERE NOT i), "
+		    "%lu FROM ins", s->staged[t]) < 0)
+			return mdas_error_set(err, "%s: statement too long", s->target);
+	} else {
+		/* d is read twice, so the server computes it once (without
+		 * the MATERIALIZED of PostgreSQL 12, which older servers
+		 * would refuse). */
+		if (add(s, &len, "WITH d AS (") < 0 || add_distinct(s, &len, t) < 0 ||
+		    add(s, &len, "), ins AS (") < 0 || add_insert(s, &len, t, "d", NULL) < 0 ||
+		    add(s, &len, ") SELECT count(*) FILTER (WHERE i), count(*) FILTER (WHERE NOT i), "
+		    "(SELECT count(*) FROM d) FROM ins") < 0)
+			return mdas_error_set(err, "%s: statement too long", s->target);
+	}
 	if (run(s, "SAVEPOINT mdas_merge", err, "cannot set a savepoint") < 0)
 		return -1;
 	r = PQexec(s->conn, s->sql);
@@ -965,11 +1082,21 @@ merge(struct mdas_store *s, enum mdas_store_table t, struct mdas_error *err)
 		PQclear(r);
 		return -1;
 	}
+	st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	twice = st != NULL && strcmp(st, "21000") == 0;
 	PQclear(r);
-	if (run(s, "ROLLBACK TO SAVEPOINT mdas_merge", err, "cannot roll back") < 0)
+	if (run(s, "ROLLBACK TO SAVEPOINT mdas_merge", err, "cannot roll back") < 0 ||
+	    run(s, "RELEASE SAVEPOINT mdas_merge", err, "cannot release a savepoint") < 0)
 		return -1;
 	c->inserted = c->updated = 0;
-	if (merge_by_parts(s, t, err) < 0)
+	if (unique && twice) {
+		/* A key twice after all ("cannot affect row a second
+		 * time"): the DISTINCT way. */
+		unique = 0;
+		goto again;
+	}
+	if (run(s, "SAVEPOINT mdas_merge", err, "cannot set a savepoint") < 0 ||
+	    merge_by_parts(s, t, err) < 0)
 		return -1;
 	return run(s, "RELEASE SAVEPOINT mdas_merge", err, "cannot release a savepoint");
 }
@@ -1134,6 +1261,8 @@ pg_close(struct mdas_store *s)
 		/* Disconnecting rolls back whatever was not committed. */
 		PQfinish(s->conn);
 	}
+	for (int t = 0; t < MDAS_ST_COUNT; t++)
+		free(s->order[t].seen);
 	free(s->copybuf);
 	free(s->sql);
 	free(s);
