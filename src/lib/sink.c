@@ -16,6 +16,9 @@
  * process runs one sink. */
 static const struct mdas_sink *the_sink;
 
+/* The input's name in messages, as the reader's own say it. */
+static const char input_name[] = "<stdin>";
+
 /* The shared lines in the column of the sinks' own (sink.h). */
 static void
 usage(FILE *fp)
@@ -139,11 +142,13 @@ parse_options(const struct mdas_sink *s, void *st, int argc, char **argv,
 	 * say so before anything is opened. */
 	if ((s->flags & MDAS_SINK_NO_STREAM) && o->output != NULL &&
 	    mdas_export_output_is_stream(o->output)) {
+		const char *noun = s->noun != NULL ? s->noun : "the output";
+
 		if (strcmp(o->output, "-") == 0)
-			mdas_errorx("-o -: %s cannot be written to standard output", s->noun);
+			mdas_errorx("-o -: %s cannot be written to standard output", noun);
 		else
 			mdas_errorx("-o %s: %s cannot be written to a FIFO or character device",
-			    o->output, s->noun);
+			    o->output, noun);
 		status = MDAS_EXIT_USAGE;
 	}
 done:
@@ -168,7 +173,7 @@ load(const struct mdas_sink *s, void *st, struct mdas_export *x)
 		mdas_errorx("%s", err.msg);
 		return rc == MDAS_SINK_REFUSED ? MDAS_EXIT_USAGE : MDAS_EXIT_FAILURE;
 	}
-	if ((r = mdas_export_reader_new(stdin, "<stdin>")) == NULL) {
+	if ((r = mdas_export_reader_new(stdin, input_name)) == NULL) {
 		mdas_errorx("%s", strerror(ENOMEM));
 		return MDAS_EXIT_FAILURE;
 	}
@@ -178,7 +183,7 @@ load(const struct mdas_sink *s, void *st, struct mdas_export *x)
 			continue;
 		if (rc == MDAS_SINK_REJECTED) {
 			/* Worded like the reader's own bad lines. */
-			mdas_errorx("<stdin>:%lu: %s", line, err.msg);
+			mdas_errorx("%s:%lu: %s", input_name, line, err.msg);
 			rejected++;
 			continue;
 		}
