@@ -222,6 +222,8 @@ mdas_sink_main(const struct mdas_sink *s, int argc, char **argv)
 	/* -h and -V have closed standard output already. */
 	if ((status = parse_options(s, st, argc, argv, &o)) != MDAS_CLI_GO_ON)
 		goto done;
+	if (s->needs_run_id != NULL && s->needs_run_id(st) == 0)
+		o.no_new_run_id = 1;
 	if ((x = mdas_export_begin(&o, &status)) == NULL)
 		goto done;
 	if (s->instead == NULL || (status = s->instead(st, x)) < 0)

@@ -20,7 +20,8 @@
 
 /* What the fake sink does, set per case. */
 static struct {
-	int open_rc, finish_rc, instead_rc, fatal_at;  /* fatal_at: put number */
+	int open_rc, finish_rc, instead_rc, needs_run_id;
+	int fatal_at;  /* put number */
 } how;
 
 static FILE *trace;
@@ -53,6 +54,14 @@ fake_option(void *st, int c, const char *arg)
 	}
 	say("option %s %d\n", arg != NULL ? arg : "-", c);
 	return MDAS_EXIT_OK;
+}
+
+static int
+fake_needs_run_id(void *st)
+{
+	(void)st;
+	say("needs_run_id\n");
+	return how.needs_run_id;
 }
 
 static int
@@ -208,7 +217,7 @@ main(void)
 	char dir[] = "/tmp/mdas-sink-XXXXXX";
 	FILE *fp;
 
-	tap_plan(62);
+	tap_plan(68);
 	if (mkdtemp(dir) == NULL || chdir(dir) != 0)
 		return 99;
 	if ((fp = fopen("settings.json", "w")) == NULL)
@@ -288,6 +297,26 @@ main(void)
 	run(0, REC("A"), "--config=settings.json", "--run-id=R7", NULL);
 	tap_is_str(log_, "instead R7\nopen\nput record 1\nfinish 1\ndone opened\n",
 	    "instead -1: the load goes on");
+	/* needs_run_id: without --run-id, a run ID is allocated (notice)
+	 * unless the sink says this invocation needs none. */
+	how.instead_rc = 0;
+	run(0, REC("A"), "--config=settings.json", NULL);
+	tap_ok(starts(log_, "instead 2") && starts(err, "test-sink: notice: no --run-id or MDAS_RUN_ID: allocated run ID 2"),
+	    "no needs_run_id: a run ID is allocated and said");
+	sink.needs_run_id = fake_needs_run_id;
+	how.needs_run_id = 0;
+	if (system("rm -rf state") != 0)
+		return 99;
+	run(0, REC("A"), "--config=settings.json", NULL);
+	tap_is_str(log_, "needs_run_id\ninstead \ndone\n", "needs_run_id 0: after the options, run ID \"\"");
+	tap_is_str(err, "", "needs_run_id 0: nothing allocated, nothing said");
+	tap_ok(access("state", F_OK) != 0, "needs_run_id 0: the state directory is not touched");
+	run(0, REC("A"), "--config=settings.json", "--run-id=R9", NULL);
+	tap_is_str(log_, "needs_run_id\ninstead R9\ndone\n", "needs_run_id 0: --run-id still counts");
+	how.needs_run_id = 1;
+	run(0, REC("A"), "--config=settings.json", NULL);
+	tap_ok(starts(log_, "needs_run_id\ninstead 2"), "needs_run_id 1: allocated");
+	sink.needs_run_id = NULL;
 	sink.instead = NULL;
 
 	run(0, REC("A"), "--config=settings.json", "--run-id=R1", "-n", "x", "--name=y", "--flag", NULL);
