@@ -559,7 +559,10 @@ pg_open(const struct mdas_store_target *t, enum mdas_store_mode mode, int *statu
 	if (s->sql == NULL)
 		goto nomem;
 
-	if (t->where != NULL && *t->where != '\0') {
+	/* A connection string or URI (a plain word is a database name). */
+	if (t->where != NULL && (strchr(t->where, '=') != NULL ||
+	    strncmp(t->where, "postgresql://", 13) == 0 ||
+	    strncmp(t->where, "postgres://", 11) == 0)) {
 		char *perr = NULL;
 		PQconninfoOption *o = PQconninfoParse(t->where, &perr);
 		if (o == NULL) {
@@ -628,32 +631,37 @@ pg_open(const struct mdas_store_target *t, enum mdas_store_mode mode, int *statu
 		goto failed;
 	s->in_tx = 1;
 	lockp[0] = s->schema;
-	if (mode == MDAS_STORE_WRITE) {
+	snprintf(what, sizeof what, "%s schema %s", s->target, s->schema);
+	if (find_version(s, err) < 0)
+		goto failed;
+	if (mdas_store_check_version(s->version, what, err) != 0) {
+		*status = MDAS_SINK_REFUSED;
+		goto failed;
+	}
+	if (mode == MDAS_STORE_WRITE && s->version < MDAS_STORE_SCHEMA_VERSION) {
+		/* To create or migrate, one writer at a time (the lock is the
+		 * one loads take to commit), then look again: another may
+		 * have done it meanwhile. */
 		PGresult *r = exec(s, PGRES_TUPLES_OK, "SELECT pg_catalog.pg_advisory_xact_lock("
 		    PG_LOCK_CLASS ", pg_catalog.hashtext($1))", 1, lockp, err,
 		    "cannot take the schema's lock (another writer holds it)");
 		if (r == NULL)
 			goto failed;
 		PQclear(r);
-	}
-	if (find_version(s, err) < 0)
-		goto failed;
-	snprintf(what, sizeof what, "%s schema %s", s->target, s->schema);
-	if (mdas_store_check_version(s->version, what, err) != 0) {
-		*status = MDAS_SINK_REFUSED;
-		goto failed;
-	}
-	if (mode == MDAS_STORE_WRITE && s->version < MDAS_STORE_SCHEMA_VERSION) {
+		if (find_version(s, err) < 0)
+			goto failed;
+		if (mdas_store_check_version(s->version, what, err) != 0) {
+			*status = MDAS_SINK_REFUSED;
+			goto failed;
+		}
 		/* Version 1 is the first: from nothing, create it all.  Later
 		 * versions add their migrations here, each in this transaction. */
-		if (create_schema(s, err) < 0)
+		if (s->version < MDAS_STORE_SCHEMA_VERSION && create_schema(s, err) < 0)
 			goto failed;
-		if (run(s, "COMMIT", err, "cannot commit the new schema") < 0)
-			goto failed;
-		s->in_tx = 0;
 		s->version = MDAS_STORE_SCHEMA_VERSION;
-	} else if (mode == MDAS_STORE_WRITE) {
-		if (run(s, "COMMIT", err, "cannot end the version check") < 0)
+	}
+	if (mode == MDAS_STORE_WRITE) {
+		if (run(s, "COMMIT", err, "cannot commit the schema") < 0)
 			goto failed;
 		s->in_tx = 0;
 	}
