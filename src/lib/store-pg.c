@@ -14,6 +14,9 @@
  *              FROM staging ORDER BY key, (imputed IS NULL) DESC, line DESC
  *              ON CONFLICT ... (mdas_store_sql_conflict)
  *            counted with RETURNING (xmax = 0), then the runs row, COMMIT.
+ *            When put() saw that no key of a table came twice (the usual
+ *            stream: series in one piece, times rising), the INSERT reads
+ *            the staging table as it is, without the DISTINCT ON sort.
  *
  * Why one staging table rather than one per table: a connection can COPY
  * into one table at a time and records of several tables interleave; one
@@ -93,10 +96,8 @@ struct mdas_store {
 	char *sql;                   /* PG_SQLMAX bytes */
 	struct mdas_store_result res;
 	unsigned long refused;
-#ifdef MDAS_STORE_TARGET_REFUSED
 	void (*refused_cb)(void *, unsigned long, const char *);
 	void *refused_arg;
-#endif
 };
 
 /* ---- Messages ---- */
@@ -551,10 +552,8 @@ pg_open(const struct mdas_store_target *t, enum mdas_store_mode mode, int *statu
 		snprintf(s->started_at, sizeof s->started_at, "%s", t->started_at);
 		s->have_started = 1;
 	}
-#ifdef MDAS_STORE_TARGET_REFUSED
 	s->refused_cb = t->refused;
 	s->refused_arg = t->refused_arg;
-#endif
 	s->sql = malloc(PG_SQLMAX);
 	if (s->sql == NULL)
 		goto nomem;
@@ -927,16 +926,11 @@ static void
 refuse(struct mdas_store *s, unsigned long line, const char *why)
 {
 	s->refused++;
-#ifdef MDAS_STORE_TARGET_REFUSED
 	if (s->refused_cb != NULL) {
 		char m[MDAS_ERROR_MAX + 40];
 		snprintf(m, sizeof m, "PostgreSQL refused the row: %s", why);
 		s->refused_cb(s->refused_arg, line, m);
 	}
-#else
-	(void)line;
-	(void)why;
-#endif
 }
 
 /* counts from "SELECT count(*) FILTER (WHERE i), count(*) FILTER (WHERE NOT i)" */
