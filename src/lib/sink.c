@@ -195,10 +195,12 @@ load(const struct mdas_sink *s, void *st, struct mdas_export *x)
 		mdas_errorx("%s", err.msg);
 		goto done;
 	}
-	if (s->finish(st, x, r, &err) != 0) {
+	if ((rc = s->finish(st, x, r, &err)) < 0) {
 		mdas_errorx("%s", err.msg);
 		goto done;
 	}
+	if (rc == MDAS_SINK_REJECTED)
+		rejected++;       /* the sink named them itself */
 	status = rejected > 0 ? MDAS_EXIT_FAILURE : mdas_export_status(r);
 done:
 	mdas_export_reader_free(r);

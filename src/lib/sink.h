@@ -96,8 +96,10 @@ struct mdas_sink {
 	 * err the whole message. */
 	int (*put)(void *st, enum mdas_export_kind k, struct json_object *rec,
 	    unsigned long line, struct mdas_error *err);
-	/* End of input: commit and print: 0, or -1 with err.  The reader is
-	 * there for counts (mdas_export_nrecords(), ...). */
+	/* End of input: commit and print: 0, or -1 with err, or
+	 * MDAS_SINK_REJECTED when it committed but refused records itself
+	 * (and named them): exit 1.  The reader is there for counts
+	 * (mdas_export_nrecords(), ...). */
 	int (*finish)(void *st, struct mdas_export *x,
 	    const struct mdas_export_reader *r, struct mdas_error *err);
 	/* Frees the state's contents (not st itself); after any outcome. */
