@@ -13,6 +13,7 @@
 #include "bounds.h"
 #include "cli.h"
 #include "export.h"
+#include "fastrec.h"
 #include "fsutil.h"
 #include "jsonget.h"
 #include "jsonw.h"
@@ -555,7 +556,10 @@ mdas_export_scratch_file(struct mdas_error *err)
 struct mdas_export_reader {
 	struct mdas_ndjson *nd;
 	struct json_object *cur;
-	unsigned long nbad, nrecords, nevents, nerrors;
+	unsigned long nbad, nrecords, nevents, nerrors, nfast;
+	struct mdas_fastrec *fr;      /* the fast path's parser */
+	int fast;                     /* take the fast path when it can */
+	struct mdas_export_rec rec;   /* what mdas_export_next_rec() returns */
 };
 
 const struct mdas_field mdas_export_error_fields[] = {
@@ -579,10 +583,13 @@ mdas_export_reader_new(FILE *in, const char *name)
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
-	if ((r->nd = mdas_ndjson_open(in, name, 0)) == NULL) {
+	if ((r->nd = mdas_ndjson_open(in, name, 0)) == NULL ||
+	    (r->fr = mdas_fastrec_new()) == NULL) {
+		mdas_ndjson_free(r->nd);
 		free(r);
 		return NULL;
 	}
+	r->fast = 1;
 	return r;
 }
 
@@ -593,7 +600,14 @@ mdas_export_reader_free(struct mdas_export_reader *r)
 		return;
 	json_object_put(r->cur);
 	mdas_ndjson_free(r->nd);
+	mdas_fastrec_free(r->fr);
 	free(r);
+}
+
+void
+mdas_export_reader_set_fast(struct mdas_export_reader *r, int on)
+{
+	r->fast = on;
 }
 
 const struct mdas_field *
@@ -830,6 +844,326 @@ mdas_export_next(struct mdas_export_reader *r, struct json_object **rec,
 	return kind;
 }
 
+/* ---- The record's view (mdas_export_next_rec) ---- */
+
+int
+mdas_export_slot(const char *name)
+{
+	const char *n;
+	int i;
+
+	for (i = 0; (n = mdas_fastrec_slot_name(i)) != NULL; i++)
+		if (strcmp(n, name) == 0)
+			return i;
+	return -1;
+}
+
+/* The slot of each field of a table, found once. */
+static const int *
+slots_for(const struct mdas_field *fields)
+{
+	static int rec[RULES_MAX], ev[RULES_MAX];
+	static int ready;
+	size_t i;
+
+	if (!ready) {
+		for (i = 0; i < mdas_record_nfields && i < RULES_MAX; i++)
+			rec[i] = mdas_export_slot(mdas_record_fields[i].name);
+		for (i = 0; i < mdas_event_nfields && i < RULES_MAX; i++)
+			ev[i] = mdas_export_slot(mdas_event_fields[i].name);
+		ready = 1;
+	}
+	return fields == mdas_record_fields ? rec : ev;
+}
+
+/* num_text() for a value of the view. */
+static const char *
+val_num_text(const struct mdas_export_val *v)
+{
+	switch (v->type) {
+	case MDAS_VAL_INT:
+		return v->clamped ? NULL : v->text;
+	case MDAS_VAL_DOUBLE:
+		return v->text;
+	default:
+		/* The rules across fields look at numbers of the record's own
+		 * table only, which are numbers or null once checked. */
+		return NULL;
+	}
+}
+
+/* value_problem() for a value of the view. */
+static const char *
+val_problem(const struct mdas_export_val *v, const struct mdas_field *f,
+    const struct field_rule *rule, int future, int *bound, double *num)
+{
+	size_t i, total = 0, len;
+	int64_t ms;
+
+	*bound = 0;
+	switch (f->type) {
+	case MDAS_FIELD_STRING:
+		return v->type == MDAS_VAL_STRING ? NULL : "expected a string";
+	case MDAS_FIELD_TIME:
+	case MDAS_FIELD_DATE:
+		if (v->type != MDAS_VAL_STRING)
+			return "expected a string";
+		return mdas_bounds_time_text(v->text, f->type == MDAS_FIELD_DATE, &ms);
+	case MDAS_FIELD_INT:
+		if (v->type != MDAS_VAL_INT)
+			return "expected an integer";
+		if (rule->is_version)
+			return v->i == MDAS_SCHEMA_VERSION ? NULL :
+			    "unsupported (this reader knows version " STR(MDAS_SCHEMA_VERSION) ")";
+		*bound = 1;
+		*num = (double)v->i;
+		return mdas_bounds_check(rule->bound, *num, future);
+	case MDAS_FIELD_NUMBER:
+		if (v->type != MDAS_VAL_INT && v->type != MDAS_VAL_DOUBLE)
+			return "expected a number";
+		*bound = 1;
+		*num = v->type == MDAS_VAL_INT ? (double)v->i : v->d;
+		if (v->type == MDAS_VAL_DOUBLE && v->underflowed)
+			return MDAS_BOUNDS_WHY_TINY;
+		if (val_num_text(v) == NULL && rule->bound == MDAS_BOUND_SIGNED)
+			return MDAS_BOUNDS_WHY_CLAMPED;
+		return mdas_bounds_check(rule->bound, *num, future);
+	case MDAS_FIELD_STRING_ARRAY:
+		if (v->type != MDAS_VAL_STRINGS)
+			return "expected an array of strings";
+		for (i = 0; i < v->nelems; i++) {
+			mdas_export_val_elem(v, i, &len);
+			total += len + 1;
+		}
+		return total < MDAS_EXPORT_CELL_MAX ? NULL : "array too long";
+	}
+	return "unknown field type";
+}
+
+/* mdas_bounds_text_fn over the view. */
+static const char *
+val_member_text(void *ctx, const char *field, char *tmp)
+{
+	const struct mdas_export_rec *rec = ctx;
+	int slot = mdas_export_slot(field);
+
+	(void)tmp;
+	return slot < 0 ? NULL : val_num_text(&rec->v[slot]);
+}
+
+/* check_record() over the view of a line the fast path read (never an
+ * error record); type_present: the object has "type" (null included). */
+static const char *
+check_view(const struct mdas_export_rec *rec, int type_present,
+    enum mdas_export_kind *kind, char *buf, size_t n)
+{
+	const struct mdas_export_val *t = &rec->v[0], *ac, *v;
+	const struct mdas_field *fields;
+	const struct field_rule *rules;
+	struct mdas_bounds_record b;
+	const char *type, *why;
+	const int *slots;
+	double num;
+	size_t i, nf;
+	int bound, future;
+
+	if (!type_present)
+		return "no \"type\"";
+	if (t->type != MDAS_VAL_STRING)
+		return "type: expected a string";
+	type = t->text;
+	if (strcmp(type, "quote") == 0 || strcmp(type, "bar") == 0)
+		*kind = MDAS_EXPORT_RECORD;
+	else if (strcmp(type, "dividend") == 0 || strcmp(type, "split") == 0)
+		*kind = MDAS_EXPORT_EVENT;
+	else if (strcmp(type, "error") == 0) {
+		*kind = MDAS_EXPORT_ERROR;
+		return NULL;
+	} else {
+		snprintf(buf, n, "unknown record type \"%.64s\"", type);
+		return buf;
+	}
+	ac = &rec->v[3];   /* asset_class */
+	future = ac->type == MDAS_VAL_STRING && mdas_bounds_future(ac->text);
+	mdas_bounds_record_init(&b, type);
+	fields = mdas_export_fields_for(*kind, &nf);
+	rules = rules_for(fields);
+	slots = slots_for(fields);
+	for (i = 0; i < nf && i < RULES_MAX; i++) {
+		v = &rec->v[slots[i]];
+		if (v->type == MDAS_VAL_NULL)
+			continue;
+		if ((why = val_problem(v, &fields[i], &rules[i], future, &bound, &num)) != NULL) {
+			if (bound)
+				mdas_bounds_why(buf, n, fields[i].name, val_num_text(v), why);
+			else
+				snprintf(buf, n, "%s: %s", fields[i].name, why);
+			return buf;
+		}
+		if (bound && rules[i].cross >= 0)
+			*(double *)((char *)&b + rules[i].cross) = num;
+	}
+	return mdas_bounds_check_record(&b, buf, n, val_member_text, (void *)rec);
+}
+
+static void
+val_from_json(struct mdas_export_val *v, struct json_object *j)
+{
+	size_t i, n;
+
+	v->json = j;
+	v->clamped = v->underflowed = 0;
+	v->elems = NULL;
+	v->nelems = 0;
+	v->text = "";
+	v->len = 0;
+	switch (json_object_get_type(j)) {
+	case json_type_null:
+		v->type = MDAS_VAL_NULL;
+		break;
+	case json_type_string:
+		v->type = MDAS_VAL_STRING;
+		v->text = json_object_get_string(j);
+		v->len = (size_t)json_object_get_string_len(j);
+		break;
+	case json_type_int:
+		v->type = MDAS_VAL_INT;
+		v->i = json_object_get_int64(j);
+		v->d = (double)v->i;
+		v->clamped = v->i == INT64_MAX || v->i == INT64_MIN;
+		v->len = (size_t)snprintf(v->num, sizeof(v->num), "%" PRId64, v->i);
+		v->text = v->num;
+		break;
+	case json_type_double:
+		v->type = MDAS_VAL_DOUBLE;
+		v->d = json_object_get_double(j);
+		v->underflowed = mdas_json_underflowed(j);
+		/* The text the input wrote, kept by the parser. */
+		v->text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+		v->len = strlen(v->text);
+		break;
+	case json_type_boolean:
+		v->type = MDAS_VAL_BOOL;
+		v->i = json_object_get_boolean(j) ? 1 : 0;
+		v->text = v->i ? "true" : "false";
+		v->len = strlen(v->text);
+		break;
+	case json_type_array:
+		n = json_object_array_length(j);
+		for (i = 0; i < n; i++)
+			if (!json_object_is_type(json_object_array_get_idx(j, i), json_type_string))
+				break;
+		v->type = i < n ? MDAS_VAL_OTHER : MDAS_VAL_STRINGS;
+		v->nelems = i < n ? 0 : n;
+		break;
+	default:
+		v->type = MDAS_VAL_OTHER;
+		break;
+	}
+}
+
+void
+mdas_export_rec_from_json(struct mdas_export_rec *rec, enum mdas_export_kind k,
+    struct json_object *obj)
+{
+	size_t i, n = k == MDAS_EXPORT_ERROR ? MDAS_EXPORT_NSLOTS : mdas_export_nfields;
+	struct json_object *j;
+
+	rec->kind = k;
+	rec->json = obj;
+	for (i = 0; i < MDAS_EXPORT_NSLOTS; i++) {
+		j = NULL;
+		if (i < n && json_object_is_type(obj, json_type_object))
+			json_object_object_get_ex(obj, mdas_fastrec_slot_name((int)i), &j);
+		val_from_json(&rec->v[i], j);
+	}
+}
+
+const char *
+mdas_export_val_elem(const struct mdas_export_val *v, size_t k, size_t *len)
+{
+	struct json_object *e;
+
+	if (v->elems != NULL) {
+		*len = v->elems[k].len;
+		return v->elems[k].s;
+	}
+	e = json_object_array_get_idx(v->json, k);
+	*len = (size_t)json_object_get_string_len(e);
+	return json_object_get_string(e);
+}
+
+enum mdas_export_kind
+mdas_export_next_rec(struct mdas_export_reader *r, const struct mdas_export_rec **rec,
+    struct mdas_error *err)
+{
+	enum mdas_export_kind kind = MDAS_EXPORT_EOF;
+	struct mdas_error e;
+	char why[256], *line;
+	const char *problem;
+	size_t len, i;
+	int rc, type_present;
+
+	for (;;) {
+		json_object_put(r->cur);
+		r->cur = NULL;
+		rc = mdas_ndjson_next_line(r->nd, &e);
+		if (rc == MDAS_NDJSON_EOF)
+			return MDAS_EXPORT_EOF;
+		if (rc == MDAS_NDJSON_IOERR) {
+			if (err != NULL)
+				*err = e;
+			return MDAS_EXPORT_IOERR;
+		}
+		if (rc == MDAS_NDJSON_VALUE && r->fast) {
+			line = mdas_ndjson_line_mutable(r->nd, &len);
+			if (mdas_fastrec_parse(r->fr, line, len, &r->rec, &type_present) == 1) {
+				r->rec.json = NULL;
+				if ((problem = check_view(&r->rec, type_present, &kind, why,
+				    sizeof(why))) != NULL) {
+					mdas_errorx("%s:%lu: %s", mdas_ndjson_name(r->nd),
+					    mdas_ndjson_lineno(r->nd), problem);
+					r->nbad++;
+					continue;
+				}
+				for (i = mdas_export_nfields; i < MDAS_EXPORT_NSLOTS; i++) {
+					r->rec.v[i].type = MDAS_VAL_NULL;
+					r->rec.v[i].text = "";
+					r->rec.v[i].len = 0;
+				}
+				r->nfast++;
+				break;
+			}
+		}
+		if (rc == MDAS_NDJSON_VALUE)
+			rc = mdas_ndjson_parse_line(r->nd, &r->cur, &e);
+		if (rc == MDAS_NDJSON_BAD) {
+			mdas_errorx("%s", e.msg);
+			r->nbad++;
+			continue;
+		}
+		if ((problem = check_record(r->cur, &kind, why, sizeof(why))) != NULL) {
+			mdas_errorx("%s:%lu: %s", mdas_ndjson_name(r->nd),
+			    mdas_ndjson_lineno(r->nd), problem);
+			r->nbad++;
+			continue;
+		}
+		mdas_export_rec_from_json(&r->rec, kind, r->cur);
+		break;
+	}
+	switch (kind) {
+	case MDAS_EXPORT_RECORD: r->nrecords++; break;
+	case MDAS_EXPORT_EVENT: r->nevents++; break;
+	default: r->nerrors++; break;
+	}
+	r->rec.kind = kind;
+	r->rec.line = mdas_ndjson_lineno(r->nd);
+	*rec = &r->rec;
+	return kind;
+}
+
+unsigned long mdas_export_nfast(const struct mdas_export_reader *r) { return r->nfast; }
+
 unsigned long mdas_export_line(const struct mdas_export_reader *r) { return mdas_ndjson_lineno(r->nd); }
 unsigned long mdas_export_nbad(const struct mdas_export_reader *r) { return r->nbad; }
 unsigned long mdas_export_nrecords(const struct mdas_export_reader *r) { return r->nrecords; }
@@ -897,6 +1231,45 @@ mdas_export_cell_value(struct json_object *v, struct mdas_cell *scratch, size_t 
 	s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 	*len = strlen(s);
 	return s;
+}
+
+const char *
+mdas_export_val_cell(const struct mdas_export_val *v, struct mdas_cell *scratch,
+    size_t *len)
+{
+	size_t i, at = 0, cap = sizeof(scratch->buf) - 1, l;
+	const char *s;
+
+	switch (v->type) {
+	case MDAS_VAL_NULL:
+		*len = 0;
+		return "";
+	case MDAS_VAL_STRING:
+	case MDAS_VAL_INT:
+	case MDAS_VAL_BOOL:
+		*len = v->len;
+		return v->text;
+	case MDAS_VAL_DOUBLE:
+		*len = (size_t)mdas_format_double(v->d, scratch->buf);
+		return scratch->buf;
+	case MDAS_VAL_STRINGS:
+		for (i = 0; i < v->nelems && at < cap; i++) {
+			s = mdas_export_val_elem(v, i, &l);
+			if (i > 0)
+				scratch->buf[at++] = ';';
+			if (l > cap - at)
+				l = cap - at;
+			memcpy(scratch->buf + at, s, l);
+			at += l;
+		}
+		scratch->buf[at] = '\0';
+		*len = at;
+		return scratch->buf;
+	default:
+		s = json_object_to_json_string_ext(v->json, JSON_C_TO_STRING_PLAIN);
+		*len = strlen(s);
+		return s;
+	}
 }
 
 const char *

@@ -46,6 +46,7 @@
 #ifndef MDAS_EXPORT_H
 #define MDAS_EXPORT_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include <json-c/json.h>
@@ -211,6 +212,111 @@ const struct mdas_field *mdas_export_fields_for(enum mdas_export_kind k, size_t 
 extern const struct mdas_field mdas_export_error_fields[];
 extern const size_t mdas_export_error_nfields;
 
+/* ---- A record's values, without a JSON tree ---- */
+
+/* Every name a record's values are kept under, its slot: the columns of
+ * a flat export (mdas_export_fields, in that order, so slot i is
+ * mdas_export_fields[i]) then the error-record fields that are not among
+ * them (stage, http_status, code, message, retryable, attempts). */
+#define MDAS_EXPORT_NSLOTS 45
+
+/* The slot of a field name, or -1.  Look it up once, not per record. */
+int mdas_export_slot(const char *name);
+
+enum mdas_val_type {
+	MDAS_VAL_NULL = 0,    /* null or missing */
+	MDAS_VAL_STRING,
+	MDAS_VAL_INT,         /* a JSON number without '.', 'e' or 'E' */
+	MDAS_VAL_DOUBLE,      /* any other JSON number */
+	MDAS_VAL_BOOL,
+	MDAS_VAL_STRINGS,     /* an array of strings (imputed) */
+	MDAS_VAL_OTHER,       /* anything else (an object, an array of other
+	                       * values): only in fields nobody validates;
+	                       * json holds it */
+};
+
+struct mdas_export_str {
+	const char *s;        /* NUL-terminated */
+	size_t len;
+};
+
+/* One field's value.  text is NUL-terminated and lives as long as the
+ * record: a string's (unescaped) text; a number's text, for a DOUBLE
+ * exactly as the input wrote it ("60755.18000000"), for an INT in
+ * decimal (the value json-c holds: clamped past 64 bits, see clamped);
+ * "true"/"false"; "" for NULL, STRINGS and OTHER. */
+struct mdas_export_val {
+	enum mdas_val_type type;
+	int clamped;          /* INT: past 64 bits, held as INT64_MAX/MIN */
+	int underflowed;      /* DOUBLE: non-zero text read as 0 (1e-400) */
+	const char *text;
+	size_t len;
+	double d;             /* INT and DOUBLE: the value (as json-c reads it) */
+	int64_t i;            /* INT: the value; BOOL: 0 or 1 */
+	const struct mdas_export_str *elems;  /* STRINGS read by the fast path
+	                       * (else NULL): use mdas_export_val_elem() */
+	size_t nelems;        /* STRINGS: how many */
+	/* The value as json-c holds it when the record was read through
+	 * json-c (always for error records, and for lines the fast path
+	 * leaves to json-c), else NULL.  Never NULL for OTHER. */
+	struct json_object *json;
+	char num[24];         /* (an INT's text when read through json-c) */
+};
+
+/* One record as mdas_export_next_rec() returns it (owned by the reader,
+ * valid until its next call).  For a quote, bar, dividend or split the
+ * slots of mdas_export_fields are filled (fields outside the record's
+ * own table unvalidated, as they came) and the error-only slots are
+ * NULL; for an error record every slot is filled as it came. */
+struct mdas_export_rec {
+	enum mdas_export_kind kind;
+	unsigned long line;              /* its input line */
+	/* The whole record as json-c parsed it (always for error records),
+	 * or NULL when the fast path read it. */
+	struct json_object *json;
+	struct mdas_export_val v[MDAS_EXPORT_NSLOTS];
+};
+
+/* Element k (< v->nelems) of a STRINGS value, and its length. */
+const char *mdas_export_val_elem(const struct mdas_export_val *v, size_t k, size_t *len);
+
+/* Slot i of rec (0 <= i < MDAS_EXPORT_NSLOTS). */
+static inline const struct mdas_export_val *
+mdas_export_val(const struct mdas_export_rec *rec, int slot)
+{
+	return &rec->v[slot];
+}
+
+/* The string in slot i ("" included), or NULL when it holds no string
+ * (like mdas_json_any_str()). */
+static inline const char *
+mdas_export_str(const struct mdas_export_rec *rec, int slot)
+{
+	return rec->v[slot].type == MDAS_VAL_STRING ? rec->v[slot].text : NULL;
+}
+
+/* Fills rec from a JSON record (a unit test's, or a fuzz target's) as
+ * the reader would for kind k, without checking it.  The values point
+ * into obj, which must outlive rec's use. */
+void mdas_export_rec_from_json(struct mdas_export_rec *rec, enum mdas_export_kind k,
+    struct json_object *obj);
+
+/* The next usable record, as mdas_export_next() reads and checks it
+ * (the same records accepted, the same messages for the others), but
+ * without building a JSON tree for the common line: one flat object
+ * whose values are strings, numbers, booleans, nulls or arrays of
+ * strings is parsed in one pass.  Every other line (error records,
+ * nested values, escapes beyond the simple ones, numbers json-c reads
+ * in its own way) goes through json-c as before. */
+enum mdas_export_kind mdas_export_next_rec(struct mdas_export_reader *r,
+    const struct mdas_export_rec **rec, struct mdas_error *err);
+
+/* With on 0, mdas_export_next_rec() reads every line through json-c
+ * (for tests comparing both ways). */
+void mdas_export_reader_set_fast(struct mdas_export_reader *r, int on);
+/* How many records the fast path read. */
+unsigned long mdas_export_nfast(const struct mdas_export_reader *r);
+
 /* ---- Cell values ---- */
 
 #define MDAS_EXPORT_CELL_MAX 4096
@@ -230,6 +336,10 @@ struct mdas_cell {
  * records, so it only happens for error records). */
 const char *mdas_export_cell_value(struct json_object *v, struct mdas_cell *scratch,
     size_t *len);
+/* The same for a value of a record's view (mdas_export_next_rec()):
+ * the same text mdas_export_cell_value() gives for the JSON value. */
+const char *mdas_export_val_cell(const struct mdas_export_val *v,
+    struct mdas_cell *scratch, size_t *len);
 /* The cell of field name in rec (missing: ""). */
 const char *mdas_export_cell(struct json_object *rec, const char *name,
     struct mdas_cell *scratch, size_t *len);

@@ -173,15 +173,11 @@ is_blank(const char *s, size_t n)
 }
 
 int
-mdas_ndjson_next(struct mdas_ndjson *r, struct json_object **out,
-    struct mdas_error *err)
+mdas_ndjson_next_line(struct mdas_ndjson *r, struct mdas_error *err)
 {
-	enum json_tokener_error jerr;
-	struct json_object *obj;
 	size_t end;
 	int rc;
 
-	*out = NULL;
 	for (;;) {
 		rc = read_line(r);
 		if (rc < 0) {
@@ -213,6 +209,18 @@ mdas_ndjson_next(struct mdas_ndjson *r, struct json_object **out,
 		    r->name, r->lineno, end + 1);
 		return MDAS_NDJSON_BAD;
 	}
+	return MDAS_NDJSON_VALUE;
+}
+
+int
+mdas_ndjson_parse_line(struct mdas_ndjson *r, struct json_object **out,
+    struct mdas_error *err)
+{
+	enum json_tokener_error jerr;
+	struct json_object *obj;
+	size_t end;
+
+	*out = NULL;
 	/* Including the NUL lets json-c finish a bare number at line end. */
 	json_tokener_reset(r->tok);
 	obj = json_tokener_parse_ex(r->tok, r->line, (int)r->line_len + 1);
@@ -240,6 +248,25 @@ mdas_ndjson_next(struct mdas_ndjson *r, struct json_object **out,
 	}
 	*out = obj;
 	return MDAS_NDJSON_VALUE;
+}
+
+int
+mdas_ndjson_next(struct mdas_ndjson *r, struct json_object **out,
+    struct mdas_error *err)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = mdas_ndjson_next_line(r, err)) != MDAS_NDJSON_VALUE)
+		return rc;
+	return mdas_ndjson_parse_line(r, out, err);
+}
+
+char *
+mdas_ndjson_line_mutable(struct mdas_ndjson *r, size_t *len)
+{
+	*len = r->line_len;
+	return r->line;
 }
 
 const char *

@@ -43,6 +43,21 @@ enum {
 int mdas_ndjson_next(struct mdas_ndjson *r, struct json_object **out,
     struct mdas_error *err);
 
+/* mdas_ndjson_next() in two steps, for a reader with its own parser for
+ * the common line.  next_line reads the next non-blank line and checks
+ * what every line must pass before any parser sees it (the cap, NUL
+ * bytes, strict UTF-8): VALUE (the line is in mdas_ndjson_line()), EOF,
+ * BAD (err says why; call again) or IOERR.  parse_line then parses that
+ * line with json-c and makes every check after that, as
+ * mdas_ndjson_next() does: VALUE with *out, or BAD. */
+int mdas_ndjson_next_line(struct mdas_ndjson *r, struct mdas_error *err);
+int mdas_ndjson_parse_line(struct mdas_ndjson *r, struct json_object **out,
+    struct mdas_error *err);
+/* The line last read by mdas_ndjson_next_line(), NUL-terminated, which
+ * the caller may change in place (its own parser's terminators) once it
+ * no longer needs parse_line() on it; valid until the next read. */
+char *mdas_ndjson_line_mutable(struct mdas_ndjson *r, size_t *len);
+
 /* The text of the line last returned (without its line ending; for a line
  * over the cap, its first max_line bytes) and its length. */
 const char *mdas_ndjson_line(const struct mdas_ndjson *r, size_t *len);

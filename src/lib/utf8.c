@@ -56,7 +56,20 @@ scan(const char *s, size_t n, int (*reject)(uint32_t cp))
 	uint32_t cp;
 
 	while (i < n) {
-		/* ASCII runs are the common case: no decoding needed. */
+		/* ASCII runs are the common case: no decoding needed, and
+		 * without a reject function eight bytes at a time. */
+		if (reject == NULL) {
+			uint64_t w;
+
+			while (n - i >= 8) {
+				memcpy(&w, s + i, 8);
+				if (w & UINT64_C(0x8080808080808080))
+					break;
+				i += 8;
+			}
+			if (i == n)
+				break;
+		}
 		if ((unsigned char)s[i] < 0x80) {
 			if (reject != NULL && reject((unsigned char)s[i]))
 				return i;
