@@ -48,7 +48,7 @@ csv_open(void *st, struct mdas_export *x, struct mdas_error *err)
 }
 
 static int
-csv_put(void *st, enum mdas_export_kind k, struct json_object *rec,
+csv_put(void *st, enum mdas_export_kind k, const struct mdas_export_rec *rec,
     unsigned long line, struct mdas_error *err)
 {
 	struct csv *s = st;

@@ -52,7 +52,7 @@ write_failed(struct json *s, struct mdas_error *err)
 }
 
 static int
-json_put(void *st, enum mdas_export_kind k, struct json_object *rec,
+json_put(void *st, enum mdas_export_kind k, const struct mdas_export_rec *rec,
     unsigned long line, struct mdas_error *err)
 {
 	struct json *s = st;

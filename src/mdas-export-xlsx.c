@@ -46,12 +46,12 @@ xl_open(void *st, struct mdas_export *x, struct mdas_error *err)
 }
 
 static int
-xl_put(void *st, enum mdas_export_kind k, struct json_object *rec,
+xl_put(void *st, enum mdas_export_kind k, const struct mdas_export_rec *rec,
     unsigned long line, struct mdas_error *err)
 {
 	(void)k;
 	(void)line;
-	return mdas_xlsx_add(((struct xl *)st)->wb, rec, err) < 0 ? -1 : 0;
+	return mdas_xlsx_add_rec(((struct xl *)st)->wb, rec, err) < 0 ? -1 : 0;
 }
 
 static int

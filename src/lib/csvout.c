@@ -156,28 +156,43 @@ mdas_csvout_header(struct mdas_csvout *c, const struct mdas_field *fields, size_
 }
 
 int
-mdas_csvout_row(struct mdas_csvout *c, struct json_object *rec,
+mdas_csvout_row_rec(struct mdas_csvout *c, const struct mdas_export_rec *rec,
     const struct mdas_field *fields, size_t n)
 {
-	struct json_object *v;
+	const struct mdas_export_val *v;
+	const int *slots = mdas_export_slots(fields, n);
 	const char *s;
 	size_t i, len;
 	int text;
 
+	if (slots == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			putc(c->delim, c->fp);
-		v = mdas_json_get(rec, fields[i].name);
-		s = mdas_export_cell_value(v, &c->cell, &len);
+		v = mdas_export_at(rec, slots[i]);
+		s = mdas_export_val_cell(v, &c->cell, &len);
 		/* Only text from JSON strings can smuggle a formula; numbers
 		 * (a negative change) are never rewritten. */
-		text = json_object_is_type(v, json_type_string) ||
-		    json_object_is_type(v, json_type_array) ||
-		    json_object_is_type(v, json_type_object);
+		text = v->type == MDAS_VAL_STRING || v->type == MDAS_VAL_STRINGS ||
+		    v->type == MDAS_VAL_OTHER;
 		if (write_field(c, s, len, text) != 0)
 			return -1;
 	}
 	return end_row(c);
+}
+
+int
+mdas_csvout_row(struct mdas_csvout *c, struct json_object *rec,
+    const struct mdas_field *fields, size_t n)
+{
+	struct mdas_export_rec r;
+
+	/* Every slot, as for an error record: the row names its fields. */
+	mdas_export_rec_from_json(&r, MDAS_EXPORT_ERROR, rec);
+	return mdas_csvout_row_rec(c, &r, fields, n);
 }
 
 /* errno is the reason (a stream error, or ENOMEM from write_field). */
@@ -214,9 +229,10 @@ mdas_csvout_table(struct mdas_export_out *out, const struct mdas_field *fields, 
 }
 
 int
-mdas_csvout_add(struct mdas_csvout *c, struct json_object *rec, struct mdas_error *err)
+mdas_csvout_add(struct mdas_csvout *c, const struct mdas_export_rec *rec,
+    struct mdas_error *err)
 {
-	if (mdas_csvout_row(c, rec, c->fields, c->nfields) != 0)
+	if (mdas_csvout_row_rec(c, rec, c->fields, c->nfields) != 0)
 		return write_failed(c->out, err);
 	return 0;
 }

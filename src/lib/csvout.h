@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "error.h"
+#include "export.h"
 #include "schema.h"
 
 struct mdas_csvout;
@@ -35,6 +36,11 @@ void mdas_csvout_free(struct mdas_csvout *c);
 int mdas_csvout_header(struct mdas_csvout *c, const struct mdas_field *fields, size_t n);
 /* One row: rec's value of each field, rendered by mdas_export_cell(). */
 int mdas_csvout_row(struct mdas_csvout *c, struct json_object *rec,
+    const struct mdas_field *fields, size_t n);
+/* The same for a record's view (mdas_export_next_rec()): the cells of
+ * fields by slot (a field without one is empty), as mdas_csvout_row()
+ * writes them for the same record parsed by json-c. */
+int mdas_csvout_row_rec(struct mdas_csvout *c, const struct mdas_export_rec *rec,
     const struct mdas_field *fields, size_t n);
 /* Both return 0, or -1 when the stream has failed (errno set). */
 
@@ -70,7 +76,8 @@ struct mdas_csvout *mdas_csvout_table(struct mdas_export_out *out,
     struct mdas_error *err);
 /* A row of the table's fields: 0, or -1 with err as above.  Only for a
  * writer made by mdas_csvout_table(). */
-int mdas_csvout_add(struct mdas_csvout *c, struct json_object *rec, struct mdas_error *err);
+int mdas_csvout_add(struct mdas_csvout *c, const struct mdas_export_rec *rec,
+    struct mdas_error *err);
 
 /* True when text s (len bytes) must be neutralized as described above. */
 int mdas_csv_is_formula(const char *s, size_t len);

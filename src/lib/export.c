@@ -858,6 +858,34 @@ mdas_export_slot(const char *name)
 	return -1;
 }
 
+const struct mdas_export_val mdas_export_null = { .type = MDAS_VAL_NULL, .text = "" };
+
+const int *
+mdas_export_slots(const struct mdas_field *fields, size_t n)
+{
+	static struct {
+		const struct mdas_field *fields;
+		size_t n;
+		int *slots;
+	} cache[16];
+	static size_t ncache;
+	size_t i;
+	int *slots;
+
+	for (i = 0; i < ncache; i++)
+		if (cache[i].fields == fields && cache[i].n == n)
+			return cache[i].slots;
+	if (ncache == sizeof(cache) / sizeof(cache[0]) ||
+	    (slots = malloc((n > 0 ? n : 1) * sizeof(*slots))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		slots[i] = mdas_export_slot(fields[i].name);
+	cache[ncache].fields = fields;
+	cache[ncache].n = n;
+	cache[ncache].slots = slots;
+	return cache[ncache++].slots;
+}
+
 /* The slot of each field of a table, found once. */
 static const int *
 slots_for(const struct mdas_field *fields)

@@ -277,6 +277,21 @@ struct mdas_export_rec {
 	struct mdas_export_val v[MDAS_EXPORT_NSLOTS];
 };
 
+/* The slot of each of fields[0..n) (-1 for a name without one), found
+ * once per table and kept (a process reads with a few tables): NULL only
+ * when out of memory. */
+const int *mdas_export_slots(const struct mdas_field *fields, size_t n);
+
+/* A NULL value, for a slot of -1. */
+extern const struct mdas_export_val mdas_export_null;
+
+/* Slot slot of rec, or mdas_export_null when slot is -1. */
+static inline const struct mdas_export_val *
+mdas_export_at(const struct mdas_export_rec *rec, int slot)
+{
+	return slot >= 0 ? &rec->v[slot] : &mdas_export_null;
+}
+
 /* Element k (< v->nelems) of a STRINGS value, and its length. */
 const char *mdas_export_val_elem(const struct mdas_export_val *v, size_t k, size_t *len);
 

@@ -101,6 +101,18 @@ mdas_fastrec_free(struct mdas_fastrec *f)
 	free(f);
 }
 
+/* Keys are short: a loop beats a call to memcmp(). */
+static inline int
+key_eq(const char *a, const char *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
+}
+
 /* The slot of key k[0..n); prev is the slot of the key before it (or
  * NSLOTS), whose successor is guessed first: records come in the
  * schema's order. */
@@ -109,10 +121,10 @@ lookup(struct mdas_fastrec *f, int prev, const char *k, size_t n)
 {
 	int g = f->next_guess[prev], i;
 
-	if (g >= 0 && namelen[g] == n && memcmp(names[g], k, n) == 0)
+	if (g >= 0 && namelen[g] == n && key_eq(names[g], k, n))
 		return g;
 	for (i = 0; i < NSLOTS; i++)
-		if (namelen[i] == n && memcmp(names[i], k, n) == 0) {
+		if (namelen[i] == n && key_eq(names[i], k, n)) {
 			f->next_guess[prev] = (signed char)i;
 			return i;
 		}
@@ -540,13 +552,13 @@ mdas_fastrec_parse(struct mdas_fastrec *f, char *line, size_t len,
 			v->clamped = 0;
 			v->underflowed = pv->underflowed;
 			v->text = pv->text != NULL ? pv->text : s;
-			v->len = strlen(v->text);
+			v->len = pv->text != NULL ? 1 : pv->len;
 			v->d = pv->d;
 			v->i = pv->i;
 			break;
 		case MDAS_VAL_BOOL:
 			v->text = pv->text;
-			v->len = strlen(pv->text);
+			v->len = pv->i ? 4 : 5;
 			v->i = pv->i;
 			break;
 		case MDAS_VAL_STRINGS:

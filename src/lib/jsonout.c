@@ -23,46 +23,69 @@ struct mdas_jsondoc {
 };
 
 void
-mdas_jsonout_record(struct mdas_jsonw *w, struct json_object *rec,
+mdas_jsonout_record_rec(struct mdas_jsonw *w, const struct mdas_export_rec *rec,
     enum mdas_export_kind k)
 {
+	const struct mdas_export_val *v;
 	const struct mdas_field *fields;
-	struct json_object *v;
-	size_t i, j, n;
+	const int *slots;
+	const char *s;
+	size_t i, j, n, len;
 
 	fields = mdas_export_fields_for(k, &n);
+	slots = mdas_export_slots(fields, n);
 	mdas_jsonw_begin_object(w);
 	for (i = 0; i < n; i++) {
 		mdas_jsonw_key(w, fields[i].name);
-		v = mdas_json_get(rec, fields[i].name);
+		v = slots != NULL ? mdas_export_at(rec, slots[i]) : &mdas_export_null;
 		/* The same rendering rules as the CSV cells: integers stay
 		 * integers, doubles in shortest round-trip form. */
-		switch (json_object_get_type(v)) {
-		case json_type_string:
-			mdas_jsonw_string_n(w, json_object_get_string(v),
-			    (size_t)json_object_get_string_len(v));
+		switch (v->type) {
+		case MDAS_VAL_STRING:
+			mdas_jsonw_string_n(w, v->text, v->len);
 			break;
-		case json_type_int:
-			mdas_jsonw_int(w, json_object_get_int64(v));
+		case MDAS_VAL_INT:
+			mdas_jsonw_int(w, v->i);
 			break;
-		case json_type_double:
-			mdas_jsonw_number(w, json_object_get_double(v));
+		case MDAS_VAL_DOUBLE:
+			mdas_jsonw_number(w, v->d);
 			break;
-		case json_type_array:
+		case MDAS_VAL_BOOL:
+			mdas_jsonw_bool(w, (int)v->i);
+			break;
+		case MDAS_VAL_STRINGS:
 			mdas_jsonw_begin_array(w);
-			for (j = 0; j < json_object_array_length(v); j++)
-				mdas_jsonw_json(w, json_object_array_get_idx(v, j));
+			for (j = 0; j < v->nelems; j++) {
+				s = mdas_export_val_elem(v, j, &len);
+				mdas_jsonw_string_n(w, s, len);
+			}
 			mdas_jsonw_end_array(w);
 			break;
-		case json_type_null:
-			mdas_jsonw_null(w);
+		case MDAS_VAL_OTHER:
+			if (json_object_is_type(v->json, json_type_array)) {
+				mdas_jsonw_begin_array(w);
+				for (j = 0; j < json_object_array_length(v->json); j++)
+					mdas_jsonw_json(w, json_object_array_get_idx(v->json, j));
+				mdas_jsonw_end_array(w);
+			} else
+				mdas_jsonw_json(w, v->json);
 			break;
 		default:
-			mdas_jsonw_json(w, v);
+			mdas_jsonw_null(w);
 			break;
 		}
 	}
 	mdas_jsonw_end_object(w);
+}
+
+void
+mdas_jsonout_record(struct mdas_jsonw *w, struct json_object *rec,
+    enum mdas_export_kind k)
+{
+	struct mdas_export_rec r;
+
+	mdas_export_rec_from_json(&r, k, rec);
+	mdas_jsonout_record_rec(w, &r, k);
 }
 
 struct mdas_jsondoc *
@@ -123,16 +146,18 @@ put_item(struct mdas_jsondoc *d, FILE *fp, unsigned long long index)
 }
 
 int
-mdas_jsondoc_add(struct mdas_jsondoc *d, struct json_object *rec,
+mdas_jsondoc_add(struct mdas_jsondoc *d, const struct mdas_export_rec *rec,
     enum mdas_export_kind k, struct mdas_error *err)
 {
 	if (k == MDAS_EXPORT_ERROR) {
-		mdas_jsonw_json(d->w, rec);
+		/* Error records pass through as they came (always parsed by
+		 * json-c). */
+		mdas_jsonw_json(d->w, rec->json);
 		if (put_item(d, d->errors, d->nerrors++) != 0)
 			return mdas_error_errno(err, errno, "scratch file for errors");
 		return 0;
 	}
-	mdas_jsonout_record(d->w, rec, k);
+	mdas_jsonout_record_rec(d->w, rec, k);
 	if (put_item(d, d->records, d->nrecords++) != 0)
 		return mdas_error_errno(err, errno, d->records == d->out ?
 		    "write failed" : "scratch file for records");

@@ -43,7 +43,7 @@ struct mdas_jsondoc;
 struct mdas_jsondoc *mdas_jsondoc_begin(FILE *fp, int seekable, int ndjson,
     const char *run_id, struct mdas_error *err);
 /* Adds a record of kind k (RECORD, EVENT or ERROR). */
-int mdas_jsondoc_add(struct mdas_jsondoc *d, struct json_object *rec,
+int mdas_jsondoc_add(struct mdas_jsondoc *d, const struct mdas_export_rec *rec,
     enum mdas_export_kind k, struct mdas_error *err);
 /* Writes what is left (errors, the count); fp is then complete but not
  * flushed.  Returns 0, or -1 with err. */
@@ -53,6 +53,9 @@ void mdas_jsondoc_free(struct mdas_jsondoc *d);
 
 /* Writes rec (kind RECORD or EVENT) into w as one object in schema order. */
 void mdas_jsonout_record(struct mdas_jsonw *w, struct json_object *rec,
+    enum mdas_export_kind k);
+/* The same for a record's view (mdas_export_next_rec()). */
+void mdas_jsonout_record_rec(struct mdas_jsonw *w, const struct mdas_export_rec *rec,
     enum mdas_export_kind k);
 
 #endif

@@ -162,7 +162,7 @@ static int
 load(const struct mdas_sink *s, void *st, struct mdas_export *x)
 {
 	struct mdas_export_reader *r = NULL;
-	struct json_object *rec;
+	const struct mdas_export_rec *rec;
 	struct mdas_error err;
 	enum mdas_export_kind k;
 	unsigned long rejected = 0, line;
@@ -177,7 +177,7 @@ load(const struct mdas_sink *s, void *st, struct mdas_export *x)
 		mdas_errorx("%s", strerror(ENOMEM));
 		return MDAS_EXIT_FAILURE;
 	}
-	while ((k = mdas_export_next(r, &rec, &err)) > 0) {
+	while ((k = mdas_export_next_rec(r, &rec, &err)) > 0) {
 		line = mdas_export_line(r);
 		if ((rc = s->put(st, k, rec, line, &err)) == 0)
 			continue;

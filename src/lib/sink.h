@@ -10,7 +10,7 @@
  * mdas_sink_main() does what every exporter must do alike: option
  * parsing (the shared MDAS_EXPORT_LONGOPTS / MDAS_CLI_LONGOPTS plus the
  * sink's own), mdas_export_begin() (settings, run ID, output directory),
- * reading stdin with mdas_export_next(), the "prog: <stdin>:LINE: why"
+ * reading stdin with mdas_export_next_rec(), the "prog: <stdin>:LINE: why"
  * message for each line a sink rejects, the exit status, and closing
  * standard output.  Nothing here exits; messages go through log.h.
  *
@@ -90,11 +90,12 @@ struct mdas_sink {
 	 * MDAS_SINK_REFUSED with err (exit 2: e.g. a database of a newer
 	 * schema version, never altered). */
 	int (*open)(void *st, struct mdas_export *x, struct mdas_error *err);
-	/* One record (rec owned by the reader: valid during the call only);
-	 * line is its input line number.  0, MDAS_SINK_REJECTED with err
-	 * the reason alone (the driver adds "<stdin>:LINE: "), or -1 with
-	 * err the whole message. */
-	int (*put)(void *st, enum mdas_export_kind k, struct json_object *rec,
+	/* One record (rec owned by the reader: valid during the call only;
+	 * its values by slot, export.h: no JSON tree but for error records
+	 * and odd lines); k is rec->kind, line its input line number.  0,
+	 * MDAS_SINK_REJECTED with err the reason alone (the driver adds
+	 * "<stdin>:LINE: "), or -1 with err the whole message. */
+	int (*put)(void *st, enum mdas_export_kind k, const struct mdas_export_rec *rec,
 	    unsigned long line, struct mdas_error *err);
 	/* End of input: commit and print: 0, or -1 with err, or
 	 * MDAS_SINK_REJECTED when it committed but refused records itself

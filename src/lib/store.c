@@ -181,6 +181,55 @@ member(struct json_object *rec, const char *name)
 	return v;
 }
 
+/* put_value() for a value of a record's view. */
+static int
+put_val(struct mdas_store_row *row, size_t i, enum mdas_store_type type,
+    const struct mdas_export_val *v, const char **why)
+{
+	switch (v->type) {
+	case MDAS_VAL_NULL:
+		return 0;
+	case MDAS_VAL_STRING:
+		if (memchr(v->text, '\0', v->len) != NULL) {
+			*why = "a text with a NUL character cannot be stored";
+			return -1;
+		}
+		if (type != MDAS_SQL_TEXT && type != MDAS_SQL_TIME && type != MDAS_SQL_DATE) {
+			*why = "expected a number";
+			return -1;
+		}
+		row_ref(row, i, v->text, v->len);
+		return 0;
+	case MDAS_VAL_INT:
+		if (type == MDAS_SQL_BOOL) {
+			*why = "expected a boolean";
+			return -1;
+		}
+		/* In decimal, as json-c holds it; copied, since a view made
+		 * from JSON keeps that text in itself. */
+		return row_put(row, i, v->text, v->len) == 0 ? 0 :
+		    (*why = "record too large to store", -1);
+	case MDAS_VAL_DOUBLE:
+		if (type != MDAS_SQL_NUMERIC && type != MDAS_SQL_DOUBLE) {
+			*why = type == MDAS_SQL_BIGINT ? "expected an integer" : "expected text";
+			return -1;
+		}
+		/* The text the input wrote. */
+		row_ref(row, i, v->text, v->len);
+		return 0;
+	case MDAS_VAL_BOOL:
+		if (type != MDAS_SQL_BOOL) {
+			*why = "unexpected boolean";
+			return -1;
+		}
+		row_ref(row, i, v->text, v->len);
+		return 0;
+	default:
+		*why = "expected a plain value";
+		return -1;
+	}
+}
+
 /* The value of v as column text for a column of type type.  Returns 0
  * (null included), or -1 with why. */
 static int
@@ -267,20 +316,20 @@ put_error_value(struct mdas_store_row *row, size_t i, enum mdas_store_type type,
 
 /* imputed: the names joined with ';', or null when none. */
 static int
-put_imputed(struct mdas_store_row *row, size_t i, struct json_object *v)
+put_imputed_val(struct mdas_store_row *row, size_t i, const struct mdas_export_val *v)
 {
 	char tmp[256];
-	size_t k, n, len = 0;
+	size_t k, len = 0, sl;
+	const char *s;
 
-	if (v == NULL || !json_object_is_type(v, json_type_array))
+	if (v->type == MDAS_VAL_OTHER && json_object_is_type(v->json, json_type_array))
+		return -1;        /* an array of other things than names */
+	if (v->type != MDAS_VAL_STRINGS)
 		return 0;
-	n = json_object_array_length(v);
-	for (k = 0; k < n; k++) {
-		struct json_object *e = json_object_array_get_idx(v, k);
-		const char *s = json_object_get_string(e);
-		size_t sl = strlen(s);
-
-		if (!json_object_is_type(e, json_type_string) || len + sl + 2 > sizeof tmp)
+	for (k = 0; k < v->nelems; k++) {
+		s = mdas_export_val_elem(v, k, &sl);
+		sl = strlen(s);
+		if (len + sl + 2 > sizeof tmp)
 			return -1;
 		if (len > 0)
 			tmp[len++] = ';';
@@ -303,33 +352,64 @@ kind_name(enum mdas_store_table t)
 	}
 }
 
+/* What map_data() and map_series() need of each column, found once. */
+struct col_info {
+	int slot;                 /* of the record field (kind: type) */
+	unsigned char imputed, run_id;
+};
+
+static const struct col_info *
+col_info(enum mdas_store_table t)
+{
+	static struct col_info info[MDAS_ST_COUNT][MDAS_STORE_MAXCOLS];
+	static int ready;
+	size_t k, i;
+
+	if (!ready) {
+		for (k = 0; k < MDAS_ST_COUNT; k++)
+			for (i = 0; i < mdas_store_tables[k].ncols && i < MDAS_STORE_MAXCOLS; i++) {
+				const char *name = mdas_store_tables[k].cols[i].name;
+
+				info[k][i].slot = mdas_export_slot(strcmp(name, "kind") == 0 ?
+				    "type" : name);
+				info[k][i].imputed = strcmp(name, "imputed") == 0;
+				info[k][i].run_id = strcmp(name, "run_id") == 0;
+			}
+		ready = 1;
+	}
+	return info[t];
+}
+
 /* Fills the data row of a quote, bar or event. */
 static int
 map_data(struct mdas_store_map *m, struct mdas_store_row *row,
-    enum mdas_store_table t, struct json_object *rec, struct mdas_error *err)
+    enum mdas_store_table t, const struct mdas_export_rec *rec, struct mdas_error *err)
 {
 	const struct mdas_store_table_def *def = &mdas_store_tables[t];
+	const struct col_info *info = col_info(t);
 	const char *why = NULL, *field;
 	size_t i;
 
 	for (i = 0; i < def->ncols; i++) {
 		const struct mdas_store_col *c = &def->cols[i];
-		struct json_object *v;
+		const struct mdas_export_val *v = mdas_export_at(rec, info[i].slot);
 
-		field = strcmp(c->name, "kind") == 0 ? "type" : c->name;
-		v = member(rec, field);
-		if (strcmp(c->name, "imputed") == 0) {
-			if (put_imputed(row, i, v) != 0)
+		if (info[i].imputed) {
+			if (put_imputed_val(row, i, v) != 0)
 				return mdas_error_set(err, "imputed: expected a short array of field names");
 			continue;
 		}
-		if (put_value(row, i, c->type, v, &why) != 0)
+		if (put_val(row, i, c->type, v, &why) != 0) {
+			field = strcmp(c->name, "kind") == 0 ? "type" : c->name;
 			return mdas_error_set(err, "%s: %s", field, why);
-		if (strcmp(c->name, "run_id") == 0 && row->val[i] == NULL && m->run_id != NULL)
+		}
+		if (info[i].run_id && row->val[i] == NULL && m->run_id != NULL)
 			row_ref(row, i, m->run_id, strlen(m->run_id));
-		if ((c->flags & MDAS_SC_NOTNULL) && row->val[i] == NULL)
+		if ((c->flags & MDAS_SC_NOTNULL) && row->val[i] == NULL) {
+			field = strcmp(c->name, "kind") == 0 ? "type" : c->name;
 			return mdas_error_set(err, "a %s needs %s %s to be stored", kind_name(t),
 			    strchr("aeiou", field[0]) != NULL ? "an" : "a", field);
+		}
 	}
 	return 0;
 }
@@ -365,9 +445,10 @@ map_error(struct mdas_store_map *m, struct mdas_store_row *row,
 /* The series row of a quote or bar; 1 when it differs from the last. */
 static int
 map_series(struct mdas_store_map *m, enum mdas_store_table t,
-    struct json_object *rec, unsigned long line)
+    const struct mdas_export_rec *rec, unsigned long line)
 {
 	const struct mdas_store_table_def *def = &mdas_store_tables[MDAS_ST_SERIES];
+	const struct col_info *info = col_info(MDAS_ST_SERIES);
 	struct mdas_store_row *row = &m->series;
 	char key[MDAS_STORE_ROWBUF];
 	const char *why;
@@ -377,11 +458,11 @@ map_series(struct mdas_store_map *m, enum mdas_store_table t,
 	for (i = 0; i < def->ncols; i++) {
 		const struct mdas_store_col *c = &def->cols[i];
 
-		if (strcmp(c->name, "interval") == 0 && t == MDAS_ST_QUOTES)
+		if (t == MDAS_ST_QUOTES && strcmp(c->name, "interval") == 0)
 			row_ref(row, i, "", 0);   /* the quote series of the symbol */
-		else if (put_value(row, i, c->type, member(rec, c->name), &why) != 0)
+		else if (put_val(row, i, c->type, mdas_export_at(rec, info[i].slot), &why) != 0)
 			return -1;
-		if (strcmp(c->name, "run_id") == 0 && row->val[i] == NULL && m->run_id != NULL)
+		if (info[i].run_id && row->val[i] == NULL && m->run_id != NULL)
 			row_ref(row, i, m->run_id, strlen(m->run_id));
 		/* run_id and fetched_at change every run: not part of "differs". */
 		if (!(c->flags & (MDAS_SC_KEY | MDAS_SC_DATA)))
@@ -438,23 +519,29 @@ check_row(const struct mdas_store_row *row, struct mdas_error *err)
 }
 
 int
-mdas_store_map_record(struct mdas_store_map *m, enum mdas_export_kind k,
-    struct json_object *rec, unsigned long line,
-    const struct mdas_store_row **rows, struct mdas_error *err)
+mdas_store_map_rec(struct mdas_store_map *m, const struct mdas_export_rec *rec,
+    unsigned long line, const struct mdas_store_row **rows, struct mdas_error *err)
 {
-	struct json_object *type = member(rec, "type");
-	const char *ts = type != NULL ? json_object_get_string(type) : "";
+	static int type_slot = -2;
+	const char *ts;
 	enum mdas_store_table t;
 	int n = 1;
 
-	if (k == MDAS_EXPORT_ERROR) {
+	if (type_slot == -2)
+		type_slot = mdas_export_slot("type");
+	if (rec->kind == MDAS_EXPORT_ERROR) {
+		/* Error records come with their JSON (export.h): their
+		 * members are whatever came. */
 		row_reset(&m->data, MDAS_ST_ERRORS, line);
-		if (map_error(m, &m->data, rec, line, err) != 0)
+		if (map_error(m, &m->data, rec->json, line, err) != 0)
 			return -1;
 		rows[0] = &m->data;
 		return 1;
 	}
-	if (k == MDAS_EXPORT_EVENT)
+	ts = mdas_export_str(rec, type_slot);
+	if (ts == NULL)
+		ts = "";
+	if (rec->kind == MDAS_EXPORT_EVENT)
 		t = MDAS_ST_EVENTS;
 	else if (strcmp(ts, "bar") == 0)
 		t = MDAS_ST_BARS;
@@ -475,6 +562,17 @@ mdas_store_map_record(struct mdas_store_map *m, enum mdas_export_kind k,
 			rows[n++] = &m->series;
 	}
 	return n;
+}
+
+int
+mdas_store_map_record(struct mdas_store_map *m, enum mdas_export_kind k,
+    struct json_object *rec, unsigned long line,
+    const struct mdas_store_row **rows, struct mdas_error *err)
+{
+	struct mdas_export_rec r;
+
+	mdas_export_rec_from_json(&r, k, rec);
+	return mdas_store_map_rec(m, &r, line, rows, err);
 }
 
 /* ---- SQL ---- */

@@ -120,6 +120,11 @@ void mdas_store_map_free(struct mdas_store_map *m);
 int mdas_store_map_record(struct mdas_store_map *m, enum mdas_export_kind k,
     struct json_object *rec, unsigned long line,
     const struct mdas_store_row **rows, struct mdas_error *err);
+/* The same for a record's view (mdas_export_next_rec(); its kind is
+ * rec->kind): the same rows, the same reasons.  The rows' text may
+ * point into rec, so they are valid while rec is too. */
+int mdas_store_map_rec(struct mdas_store_map *m, const struct mdas_export_rec *rec,
+    unsigned long line, const struct mdas_store_row **rows, struct mdas_error *err);
 
 /* ---- SQL shared by the engines ---- */
 

@@ -268,14 +268,15 @@ store_open(void *st, struct mdas_export *x, struct mdas_error *err)
 }
 
 static int
-store_put(void *st, enum mdas_export_kind k, struct json_object *rec,
+store_put(void *st, enum mdas_export_kind k, const struct mdas_export_rec *rec,
     unsigned long line, struct mdas_error *err)
 {
 	struct store_sink *s = st;
 	const struct mdas_store_row *rows[2];
 	int n, i, rc;
 
-	if ((n = mdas_store_map_record(s->map, k, rec, line, rows, err)) < 0) {
+	(void)k;
+	if ((n = mdas_store_map_rec(s->map, rec, line, rows, err)) < 0) {
 		s->res.rejected++;
 		return MDAS_SINK_REJECTED;
 	}

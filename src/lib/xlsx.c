@@ -48,7 +48,30 @@ struct sheet {
 	double width[MAX_COLS];      /* widest cell seen, in characters */
 	lxw_format *colfmt[MAX_COLS];
 	int col_change_pct, col_spread_bps;   /* -1 when absent */
+	const int *slots;            /* each field's slot in a record */
 };
+
+/* The slots of the fields read by name, found once. */
+static struct {
+	int type, symbol, source, interval, currency, ts, ts_ms, exchange_tz;
+	int stage, code, message;
+} slot;
+
+static void
+slots_init(void)
+{
+	slot.type = mdas_export_slot("type");
+	slot.symbol = mdas_export_slot("symbol");
+	slot.source = mdas_export_slot("source");
+	slot.interval = mdas_export_slot("interval");
+	slot.currency = mdas_export_slot("currency");
+	slot.ts = mdas_export_slot("ts");
+	slot.ts_ms = mdas_export_slot("ts_ms");
+	slot.exchange_tz = mdas_export_slot("exchange_tz");
+	slot.stage = mdas_export_slot("stage");
+	slot.code = mdas_export_slot("code");
+	slot.message = mdas_export_slot("message");
+}
 
 /* Counts per symbol and source, for Summary. */
 struct symstat {
@@ -139,9 +162,9 @@ hash3(const char *a, const char *b, const char *c)
 }
 
 static int
-is_number(struct json_object *v)
+is_number(const struct mdas_export_val *v)
 {
-	return json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int);
+	return v->type == MDAS_VAL_DOUBLE || v->type == MDAS_VAL_INT;
 }
 
 /* Characters (not bytes) of UTF-8 text, for column widths. */
@@ -440,18 +463,18 @@ put_number(struct sheet *sh, int col, double v, lxw_format *fmt)
  * true/false), so the workbook and the CSV hold the same values. */
 static lxw_error
 put_value(struct mdas_xlsx *x, struct sheet *sh, int col, const struct mdas_field *f,
-    struct json_object *v, lxw_format *fmt)
+    const struct mdas_export_val *v, lxw_format *fmt)
 {
 	struct mdas_cell cell;
 	const char *s;
 	size_t n;
 
-	if (v == NULL || json_object_is_type(v, json_type_null))
+	if (v->type == MDAS_VAL_NULL)
 		return LXW_NO_ERROR;
 	if (is_number(v) && f->type != MDAS_FIELD_STRING_ARRAY)
-		return put_number(sh, col, json_object_get_double(v),
+		return put_number(sh, col, v->d,
 		    f->type == MDAS_FIELD_NUMBER || f->type == MDAS_FIELD_INT ? fmt : NULL);
-	s = mdas_export_cell_value(v, &cell, &n);
+	s = mdas_export_val_cell(v, &cell, &n);
 	return put_text(x, sh, col, s, n, NULL);
 }
 
@@ -474,6 +497,8 @@ sheet_open(struct mdas_xlsx *x, struct sheet *sh, const char *name,
 	sh->ncols = local_cols + (int)nfields;
 	if (sh->ncols > MAX_COLS)
 		return mdas_error_set(err, "sheet %s: too many columns", name);
+	if ((sh->slots = mdas_export_slots(fields, nfields)) == NULL)
+		return mdas_error_errno(err, ENOMEM, "sheet %s", name);
 	if ((sh->ws = add_sheet(x, name)) == NULL)
 		return mdas_error_errno(err, errno, "%s: cannot start sheet %s", x->path, name);
 
@@ -509,21 +534,21 @@ sheet_open(struct mdas_xlsx *x, struct sheet *sh, const char *name,
 /* Local date and time at the exchange as Excel serial numbers (days since
  * 1899-12-30), so a person can sort, filter and compute with them. */
 static lxw_error
-put_local_time(struct mdas_xlsx *x, struct sheet *sh, struct json_object *rec)
+put_local_time(struct mdas_xlsx *x, struct sheet *sh, const struct mdas_export_rec *rec)
 {
-	struct json_object *v = mdas_json_get(rec, "ts_ms");
+	const struct mdas_export_val *v = mdas_export_at(rec, slot.ts_ms);
+	const char *ts = mdas_export_str(rec, slot.ts);
 	struct mdas_error terr;
 	struct tm tm;
-	const char *tz = mdas_json_any_str(rec, "exchange_tz");
+	const char *tz = mdas_export_str(rec, slot.exchange_tz);
 	int64_t ms, local, days;
 	long off = 0;
 	lxw_error e;
 	size_t i;
 
-	if (json_object_is_type(v, json_type_int))
-		ms = json_object_get_int64(v);
-	else if (mdas_json_any_str(rec, "ts") == NULL ||
-	    mdas_parse_iso(mdas_json_any_str(rec, "ts"), &ms, NULL) < 0)
+	if (v->type == MDAS_VAL_INT)
+		ms = v->i;
+	else if (ts == NULL || mdas_parse_iso(ts, &ms, NULL) < 0)
 		return LXW_NO_ERROR;   /* no time: the cells stay empty */
 	/* The reader lets no other time through (bounds.h); the arithmetic
 	 * below must not overflow whoever calls us. */
@@ -561,10 +586,10 @@ put_local_time(struct mdas_xlsx *x, struct sheet *sh, struct json_object *rec)
 }
 
 static int
-sheet_row(struct mdas_xlsx *x, struct sheet *sh, struct json_object *rec,
+sheet_row(struct mdas_xlsx *x, struct sheet *sh, const struct mdas_export_rec *rec,
     struct mdas_error *err)
 {
-	struct json_object *v;
+	const struct mdas_export_val *v;
 	lxw_error e = LXW_NO_ERROR;
 	size_t i;
 	int c = sh->local_cols;
@@ -575,7 +600,7 @@ sheet_row(struct mdas_xlsx *x, struct sheet *sh, struct json_object *rec,
 	if (sh->local_cols && (e = put_local_time(x, sh, rec)) != LXW_NO_ERROR)
 		return lxw_fail(x, sh, e, err);
 	for (i = 0; i < sh->nfields; i++, c++) {
-		v = mdas_json_get(rec, sh->fields[i].name);
+		v = mdas_export_at(rec, sh->slots[i]);
 		if ((e = put_value(x, sh, c, &sh->fields[i], v, sh->colfmt[c])) != LXW_NO_ERROR)
 			return lxw_fail(x, sh, e, err);
 	}
@@ -627,11 +652,11 @@ symstat_get(struct mdas_xlsx *x, const char *symbol, const char *source)
 }
 
 static void
-series_note(struct mdas_xlsx *x, struct json_object *rec, lxw_row_t row)
+series_note(struct mdas_xlsx *x, const struct mdas_export_rec *rec, lxw_row_t row)
 {
-	const char *symbol = mdas_json_any_str(rec, "symbol");
-	const char *source = mdas_json_any_str(rec, "source");
-	const char *interval = mdas_json_any_str(rec, "interval");
+	const char *symbol = mdas_export_str(rec, slot.symbol);
+	const char *source = mdas_export_str(rec, slot.source);
+	const char *interval = mdas_export_str(rec, slot.interval);
 	struct series *s = x->ser_last_hit;
 	unsigned h;
 
@@ -662,7 +687,7 @@ series_note(struct mdas_xlsx *x, struct json_object *rec, lxw_row_t row)
 			s->symbol = xstrdup(x, symbol);
 			s->source = xstrdup(x, source);
 			s->interval = xstrdup(x, interval);
-			s->currency = xstrdup(x, mdas_json_any_str(rec, "currency"));
+			s->currency = xstrdup(x, mdas_export_str(rec, slot.currency));
 			s->next = x->ser[h];
 			x->ser[h] = s;
 			if (x->ser_tail != NULL)
@@ -687,15 +712,15 @@ series_note(struct mdas_xlsx *x, struct json_object *rec, lxw_row_t row)
 	s->prev_row = row;
 }
 
-/* The cell of field name in rec, copied for Summary. */
+/* The cell of a slot of rec, copied for Summary. */
 static char *
-summary_field(struct mdas_xlsx *x, struct json_object *rec, const char *name)
+summary_field(struct mdas_xlsx *x, const struct mdas_export_rec *rec, int i)
 {
 	struct mdas_cell cell;
 	const char *v;
 	size_t n;
 
-	v = mdas_export_cell(rec, name, &cell, &n);
+	v = mdas_export_val_cell(mdas_export_at(rec, i), &cell, &n);
 	return xml_dup(x, v, n, "Summary");
 }
 
@@ -730,6 +755,7 @@ mdas_xlsx_new(const char *path, const struct mdas_xlsx_options *opt,
 	lxw_doc_properties props = { 0 };
 	char comments[200];
 
+	slots_init();
 	if ((x = calloc(1, sizeof *x)) == NULL) {
 		mdas_error_errno(err, errno, "out of memory");
 		return NULL;
@@ -775,9 +801,10 @@ fail:
 }
 
 int
-mdas_xlsx_add(struct mdas_xlsx *x, struct json_object *rec, struct mdas_error *err)
+mdas_xlsx_add_rec(struct mdas_xlsx *x, const struct mdas_export_rec *rec,
+    struct mdas_error *err)
 {
-	const char *type = mdas_json_any_str(rec, "type");
+	const char *type = mdas_export_str(rec, slot.type);
 	struct symstat *st;
 	struct sheet *sh;
 	int k = kind_of(type), rc;
@@ -796,15 +823,15 @@ mdas_xlsx_add(struct mdas_xlsx *x, struct json_object *rec, struct mdas_error *e
 	if ((rc = sheet_row(x, sh, rec, err)) < 0)
 		return rc;
 	x->count[k]++;
-	st = symstat_get(x, mdas_json_any_str(rec, "symbol"), mdas_json_any_str(rec, "source"));
+	st = symstat_get(x, mdas_export_str(rec, slot.symbol), mdas_export_str(rec, slot.source));
 	if (st != NULL) {
 		st->n[k]++;
 		if (k == K_ERROR && st->fail_msg == NULL) {
 			/* As the Errors sheet renders them (a code may be a
 			 * number: Binance's -1121, an HTTP status). */
-			st->fail_stage = summary_field(x, rec, "stage");
-			st->fail_code = summary_field(x, rec, "code");
-			st->fail_msg = summary_field(x, rec, "message");
+			st->fail_stage = summary_field(x, rec, slot.stage);
+			st->fail_code = summary_field(x, rec, slot.code);
+			st->fail_msg = summary_field(x, rec, slot.message);
 			if (st->fail_msg != NULL && strlen(st->fail_msg) > FAIL_MSG_MAX) {
 				st->fail_msg[FAIL_MSG_MAX] = '\0';
 				trim_utf8(st->fail_msg);
@@ -814,6 +841,23 @@ mdas_xlsx_add(struct mdas_xlsx *x, struct json_object *rec, struct mdas_error *e
 	if (x->nomem)
 		return mdas_error_errno(err, ENOMEM, "%s", x->path);
 	return 0;
+}
+
+int
+mdas_xlsx_add(struct mdas_xlsx *x, struct json_object *rec, struct mdas_error *err)
+{
+	const char *type = mdas_json_any_str(rec, "type");
+	enum mdas_export_kind k = MDAS_EXPORT_ERROR;
+	struct mdas_export_rec r;
+
+	/* A data record's slots as the reader fills them; any other type
+	 * (errors, and those refused) with every slot. */
+	if (type != NULL && (strcmp(type, "quote") == 0 || strcmp(type, "bar") == 0))
+		k = MDAS_EXPORT_RECORD;
+	else if (type != NULL && (strcmp(type, "dividend") == 0 || strcmp(type, "split") == 0))
+		k = MDAS_EXPORT_EVENT;
+	mdas_export_rec_from_json(&r, k, rec);
+	return mdas_xlsx_add_rec(x, &r, err);
 }
 
 /* Filters, conditional formats and widths: all need the last row, which

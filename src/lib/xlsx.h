@@ -37,6 +37,7 @@
 #include <json-c/json.h>
 
 #include "error.h"
+#include "export.h"
 
 struct mdas_xlsx;
 
@@ -63,6 +64,9 @@ struct mdas_xlsx *mdas_xlsx_new(const char *path,
  * or -1 when the record cannot be written (a sheet full at Excel's
  * 1,048,576 rows, out of memory); the workbook can still be finished. */
 int mdas_xlsx_add(struct mdas_xlsx *x, struct json_object *rec,
+    struct mdas_error *err);
+/* The same for a record's view (mdas_export_next_rec()). */
+int mdas_xlsx_add_rec(struct mdas_xlsx *x, const struct mdas_export_rec *rec,
     struct mdas_error *err);
 
 /* Writes Summary and Charts, the widths, filters and conditional

@@ -1,9 +1,13 @@
-/* fuzz-export-*: the exporters' record reader (mdas_export_next in
- * src/lib/export.c) and each writer, driven as src/mdas-export-*.c drive
- * them.  The input is the exporters' standard input (unified records,
- * NDJSON).  Built once per sink (MDAS_FUZZ_SINK, see fuzz.am):
+/* fuzz-export-*: the exporters' record reader (mdas_export_next_rec in
+ * src/lib/export.c, its fast path in fastrec.c) and each writer, driven
+ * as src/mdas-export-*.c drive them.  The input is the exporters'
+ * standard input (unified records, NDJSON).  Built once per sink
+ * (MDAS_FUZZ_SINK, see fuzz.am):
  *
- *   reader  every cell of every record through mdas_export_cell()
+ *   reader  the fast path against the json-c path (mdas_export_next):
+ *           the same records, kinds and lines, the same count of bad
+ *           lines, and every cell the same (mdas_export_val_cell against
+ *           mdas_export_cell), strict UTF-8 within the scratch buffer
  *   csv     csvout.c: the data and errors tables; libcsv reads them back
  *           and every row must have as many fields as the header
  *   json    jsonout.c: the document written to a seekable file, to an
@@ -71,14 +75,21 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 #if MDAS_FUZZ_SINK == SINK_READER
 static void
-cells(struct json_object *rec, const struct mdas_field *f, size_t nf)
+cells(struct json_object *rec, const struct mdas_export_rec *view,
+    const struct mdas_field *f, size_t nf)
 {
-	struct mdas_cell scratch;
-	const char *s;
-	size_t i, len;
+	struct mdas_cell scratch, js;
+	const int *slots = mdas_export_slots(f, nf);
+	const char *s, *j;
+	size_t i, len, jlen;
 
+	FUZZ_ASSERT(slots != NULL, "no slots");
 	for (i = 0; i < nf; i++) {
-		s = mdas_export_cell(rec, f[i].name, &scratch, &len);
+		j = mdas_export_cell(rec, f[i].name, &js, &jlen);
+		s = mdas_export_val_cell(mdas_export_at(view, slots[i]), &scratch, &len);
+		FUZZ_ASSERT(s != NULL && len == jlen && memcmp(s, j, len) == 0,
+		    "cell %s: '%.*s' on the fast path, '%.*s' through json-c", f[i].name,
+		    (int)(len < 200 ? len : 200), s ? s : "", (int)(jlen < 200 ? jlen : 200), j);
 		FUZZ_ASSERT(s != NULL, "cell %s: NULL", f[i].name);
 		FUZZ_ASSERT(s < scratch.buf || s >= scratch.buf + sizeof scratch.buf ||
 		    s + len < scratch.buf + sizeof scratch.buf,
@@ -144,7 +155,8 @@ json_run(const uint8_t *data, size_t size, int seekable, int ndjson)
 {
 	struct mdas_export_reader *r;
 	struct mdas_jsondoc *d;
-	struct json_object *rec, *doc, *count;
+	const struct mdas_export_rec *rec;
+	struct json_object *doc, *count;
 	struct mdas_error err;
 	enum mdas_export_kind k;
 	FILE *in, *out;
@@ -157,7 +169,7 @@ json_run(const uint8_t *data, size_t size, int seekable, int ndjson)
 		abort();
 	d = mdas_jsondoc_begin(out, seekable, ndjson, "20261123T101500Z-1", &err);
 	FUZZ_ASSERT(d != NULL, "jsondoc_begin: %s", err.msg);
-	while ((k = mdas_export_next(r, &rec, &err)) > 0)
+	while ((k = mdas_export_next_rec(r, &rec, &err)) > 0)
 		FUZZ_ASSERT(mdas_jsondoc_add(d, rec, k, &err) == 0, "jsondoc_add: %s", err.msg);
 	FUZZ_ASSERT(k == MDAS_EXPORT_EOF, "reader: %s", err.msg);
 	FUZZ_ASSERT(mdas_jsondoc_finish(d, &err) == 0, "jsondoc_finish: %s", err.msg);
@@ -188,37 +200,53 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_dump(data, size);
 #if MDAS_FUZZ_SINK == SINK_READER
 	{
-		struct mdas_export_reader *r;
+		struct mdas_export_reader *r, *fr;
+		const struct mdas_export_rec *view;
 		struct json_object *rec;
-		struct mdas_error err;
+		struct mdas_error err, ferr;
 		const struct mdas_field *f;
-		enum mdas_export_kind k;
+		enum mdas_export_kind k, fk;
 		size_t nf;
-		FILE *in = fuzz_input(data, size);
+		FILE *in = fuzz_input(data, size), *fin = fuzz_input(data, size);
 
-		if ((r = mdas_export_reader_new(in, "<stdin>")) == NULL)
+		if ((r = mdas_export_reader_new(in, "<stdin>")) == NULL ||
+		    (fr = mdas_export_reader_new(fin, "<stdin>")) == NULL)
 			abort();
-		while ((k = mdas_export_next(r, &rec, &err)) > 0) {
+		for (;;) {
+			k = mdas_export_next(r, &rec, &err);
+			fk = mdas_export_next_rec(fr, &view, &ferr);
+			FUZZ_ASSERT(k == fk && mdas_export_line(r) == mdas_export_line(fr),
+			    "kind %d at line %lu through json-c, %d at line %lu on the fast path",
+			    (int)k, mdas_export_line(r), (int)fk, mdas_export_line(fr));
+			if (k <= 0)
+				break;
 			FUZZ_ASSERT(json_object_is_type(rec, json_type_object),
 			    "kind %d: not an object", (int)k);
+			FUZZ_ASSERT(view->kind == k && view->line == mdas_export_line(r),
+			    "the view's kind or line");
 			if (k == MDAS_EXPORT_ERROR)
-				cells(rec, mdas_export_error_fields, mdas_export_error_nfields);
+				cells(rec, view, mdas_export_error_fields, mdas_export_error_nfields);
 			else {
 				f = mdas_export_fields_for(k, &nf);
 				FUZZ_ASSERT(f != NULL, "no fields for kind %d", (int)k);
-				cells(rec, f, nf);
-				cells(rec, mdas_export_fields, mdas_export_nfields);
+				cells(rec, view, f, nf);
+				cells(rec, view, mdas_export_fields, mdas_export_nfields);
 			}
 		}
 		FUZZ_ASSERT(k == MDAS_EXPORT_EOF, "reader: %s", err.msg);
+		FUZZ_ASSERT(mdas_export_nbad(r) == mdas_export_nbad(fr),
+		    "%lu bad lines through json-c, %lu on the fast path",
+		    mdas_export_nbad(r), mdas_export_nbad(fr));
 		mdas_export_reader_free(r);
+		mdas_export_reader_free(fr);
 		fclose(in);
+		fclose(fin);
 	}
 #elif MDAS_FUZZ_SINK == SINK_CSV
 	{
 		struct mdas_export_reader *r;
 		struct mdas_csvout *c, *ec;
-		struct json_object *rec;
+		const struct mdas_export_rec *rec;
 		struct mdas_error err;
 		enum mdas_export_kind k;
 		size_t rows = 1, erows = 1;
@@ -231,13 +259,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(mdas_csvout_header(c, mdas_export_fields, mdas_export_nfields) == 0 &&
 		    mdas_csvout_header(ec, mdas_export_error_fields, mdas_export_error_nfields) == 0,
 		    "header not written");
-		while ((k = mdas_export_next(r, &rec, &err)) > 0) {
+		while ((k = mdas_export_next_rec(r, &rec, &err)) > 0) {
 			if (k == MDAS_EXPORT_ERROR) {
-				FUZZ_ASSERT(mdas_csvout_row(ec, rec, mdas_export_error_fields,
+				FUZZ_ASSERT(mdas_csvout_row_rec(ec, rec, mdas_export_error_fields,
 				    mdas_export_error_nfields) == 0, "error row not written");
 				erows++;
 			} else {
-				FUZZ_ASSERT(mdas_csvout_row(c, rec, mdas_export_fields,
+				FUZZ_ASSERT(mdas_csvout_row_rec(c, rec, mdas_export_fields,
 				    mdas_export_nfields) == 0, "row not written");
 				rows++;
 			}
@@ -259,7 +287,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct mdas_xlsx_options xo;
 		struct mdas_export_reader *r;
 		struct mdas_xlsx *wb;
-		struct json_object *rec;
+		const struct mdas_export_rec *rec;
 		struct mdas_error err;
 		enum mdas_export_kind k;
 		FILE *in = fuzz_input(data, size);
@@ -272,8 +300,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		wb = mdas_xlsx_new(book_path, &xo, &err);
 		FUZZ_ASSERT(wb != NULL, "xlsx_new: %s", err.msg);
-		while ((k = mdas_export_next(r, &rec, &err)) > 0)
-			FUZZ_ASSERT(mdas_xlsx_add(wb, rec, &err) == 0, "xlsx_add: %s", err.msg);
+		while ((k = mdas_export_next_rec(r, &rec, &err)) > 0)
+			FUZZ_ASSERT(mdas_xlsx_add_rec(wb, rec, &err) == 0, "xlsx_add: %s", err.msg);
 		FUZZ_ASSERT(k == MDAS_EXPORT_EOF, "reader: %s", err.msg);
 		FUZZ_ASSERT(mdas_xlsx_finish(wb, &err) == 0, "xlsx_finish: %s", err.msg);
 		unlink(book_path);

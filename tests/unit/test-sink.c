@@ -86,11 +86,11 @@ fake_open(void *st, struct mdas_export *x, struct mdas_error *err)
 
 /* Rejects records whose symbol is "BAD". */
 static int
-fake_put(void *st, enum mdas_export_kind k, struct json_object *rec,
+fake_put(void *st, enum mdas_export_kind k, const struct mdas_export_rec *rec,
     unsigned long line, struct mdas_error *err)
 {
 	struct fake *f = st;
-	const char *sym = mdas_json_str(rec, "symbol");
+	const char *sym = mdas_export_str(rec, mdas_export_slot("symbol"));
 
 	say("put %s %lu\n", k == MDAS_EXPORT_ERROR ? "error" : "record", line);
 	if (++f->puts == (unsigned long)how.fatal_at)
