@@ -46,6 +46,8 @@ struct elem {
 	int esc;
 };
 
+static const struct mdas_export_str no_elems[1] = { { "", 0 } };
+
 struct mdas_fastrec {
 	struct pend p[NSLOTS];
 	signed char next_guess[NSLOTS + 1];   /* the slot after slot i last time */
@@ -572,7 +574,8 @@ mdas_fastrec_parse(struct mdas_fastrec *f, char *line, size_t len,
 				f->out[k].s = es;
 				f->out[k].len = e->len;
 			}
-			v->elems = f->out + pv->e0;
+			/* (out is NULL until the first element) */
+			v->elems = pv->ne > 0 ? f->out + pv->e0 : no_elems;
 			v->nelems = pv->ne;
 			v->text = "";
 			v->len = 0;
