@@ -28,7 +28,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <sqlite3.h>
@@ -72,14 +74,31 @@ struct mdas_store {
 static int
 db_error(struct mdas_store *s, struct mdas_error *err, const char *what)
 {
+	int saved = errno;
 	int rc = s->db != NULL ? sqlite3_extended_errcode(s->db) : SQLITE_NOMEM;
+	int sys = s->db != NULL ? sqlite3_system_errno(s->db) : 0;
 
 	if ((rc & 0xff) == SQLITE_BUSY)
 		return mdas_error_set(err, "%s: %s: database is locked by another "
 		    "writer (waited %gs, store.busy_timeout_seconds)", s->path, what,
 		    s->timeout);
-	return mdas_error_set(err, "%s: %s: %s", s->path, what,
-	    s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+	if ((rc & 0xff) == SQLITE_READONLY)
+		return mdas_error_set(err, "%s: %s: %s (the file, its directory, "
+		    "where the -wal and -shm files go, or the file system is "
+		    "read-only)", s->path, what, sqlite3_errmsg(s->db));
+	if (s->db == NULL)
+		return mdas_error_set(err, "%s: %s: %s", s->path, what, sqlite3_errstr(rc));
+	/* An I/O error's cause is the system's ("File too large" under
+	 * ulimit -f); SQLite keeps it for some calls only (not COMMIT), so
+	 * after a failed write it is taken from errno, which nothing has
+	 * touched since the failing call returned. */
+	if (sys == 0 && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL))
+		sys = saved;
+	if (sys != 0 && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN ||
+	    (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_READONLY))
+		return mdas_error_set(err, "%s: %s: %s (%s)", s->path, what,
+		    sqlite3_errmsg(s->db), strerror(sys));
+	return mdas_error_set(err, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
 /* ---- Small helpers ---- */
@@ -484,7 +503,7 @@ sqlite_open(const struct mdas_store_target *t, enum mdas_store_mode mode,
 {
 	struct mdas_store *s;
 	struct stat sb;
-	int flags, fresh = 0, oom = 0, rc;
+	int flags, fresh = 0, oom = 0, rc, fd;
 	long version;
 
 	*status = MDAS_EXIT_FAILURE;
@@ -530,6 +549,16 @@ sqlite_open(const struct mdas_store_target *t, enum mdas_store_mode mode,
 			s->absent = 1;
 			return s;
 		}
+		/* Created here, not by SQLite, whose message for a directory
+		 * we may not write in is the errno of its read-only retry
+		 * ("No such file or directory"). */
+		if ((fd = open(s->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0644)) < 0 && errno != EEXIST) {
+			mdas_error_errno(err, errno, "%s: cannot create", s->path);
+			goto fail;
+		}
+		if (fd >= 0)
+			close(fd);
 		fresh = 1;
 	} else {
 		mdas_error_errno(err, errno, "%s", s->path);
@@ -542,6 +571,14 @@ sqlite_open(const struct mdas_store_target *t, enum mdas_store_mode mode,
 	rc = sqlite3_open_v2(s->path, &s->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		db_error(s, err, "cannot open");
+		goto fail;
+	}
+	/* SQLite opens read-only when it may not write (a read-only file,
+	 * chattr +i, a read-only mount): that is a failure for a load,
+	 * said before anything is read. */
+	if (mode == MDAS_STORE_WRITE && sqlite3_db_readonly(s->db, "main") == 1) {
+		mdas_error_set(err, "%s: cannot write: the database is read-only "
+		    "(file, directory or file system)", s->path);
 		goto fail;
 	}
 	/* Someone else's database file may carry triggers and views: they
