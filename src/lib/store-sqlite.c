@@ -497,12 +497,78 @@ setup_write(struct mdas_store *s, int fresh, struct mdas_error *err)
 	return exec(s, "PRAGMA synchronous = NORMAL", err);
 }
 
+/* Opens name (a path, or a file: URI with SQLITE_OPEN_URI in flags) as
+ * s->db, never through a symbolic link. */
+static int
+connect(struct mdas_store *s, const char *name, int flags, struct mdas_error *err)
+{
+	flags |= SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+	if (sqlite3_open_v2(name, &s->db, flags, NULL) != SQLITE_OK)
+		return db_error(s, err, "cannot open");
+	/* Someone else's database file may carry triggers and views: they
+	 * run with no function that can reach outside the database. */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_busy_timeout(s->db, s->timeout > 2e6 ? 2000000000 : (int)(s->timeout * 1000));
+	return 0;
+}
+
+static int
+readonly_error(struct mdas_store *s)
+{
+	int rc = s->db != NULL ? sqlite3_errcode(s->db) & 0xff : SQLITE_OK;
+
+	return rc == SQLITE_READONLY || rc == SQLITE_CANTOPEN;
+}
+
+static int
+wal_exists(const char *path)
+{
+	char wal[4096];
+	struct stat sb;
+
+	if ((size_t)snprintf(wal, sizeof wal, "%s-wal", path) >= sizeof wal)
+		return 1;
+	return lstat(wal, &sb) == 0;
+}
+
+/* "file:PATH?immutable=1", PATH percent-encoded but for [A-Za-z0-9/._-]. */
+static int
+immutable_uri(const char *path, char *buf, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t used = 0;
+	const unsigned char *p;
+
+	if (n < 32)
+		return -1;
+	memcpy(buf, "file:", 5);
+	used = 5;
+	for (p = (const unsigned char *)path; *p != '\0'; p++) {
+		if (used + 4 >= n)
+			return -1;
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/._-", *p) != NULL) {
+			buf[used++] = (char)*p;
+		} else {
+			buf[used++] = '%';
+			buf[used++] = hex[*p >> 4];
+			buf[used++] = hex[*p & 15];
+		}
+	}
+	if (used + sizeof "?immutable=1" > n)
+		return -1;
+	memcpy(buf + used, "?immutable=1", sizeof "?immutable=1");
+	return 0;
+}
+
 static struct mdas_store *
 sqlite_open(const struct mdas_store_target *t, enum mdas_store_mode mode,
     int *status, struct mdas_error *err)
 {
 	struct mdas_store *s;
 	struct stat sb;
+	char uri[8192];
 	int flags, fresh = 0, oom = 0, rc, fd;
 	long version;
 
@@ -565,14 +631,11 @@ sqlite_open(const struct mdas_store_target *t, enum mdas_store_mode mode,
 		goto fail;
 	}
 
-	flags = SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-	flags |= mode == MDAS_STORE_READ ? SQLITE_OPEN_READONLY :
+	flags = mode == MDAS_STORE_READ ? SQLITE_OPEN_READONLY :
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	rc = sqlite3_open_v2(s->path, &s->db, flags, NULL);
-	if (rc != SQLITE_OK) {
-		db_error(s, err, "cannot open");
+	s->timeout = t->busy_timeout_s > 0 ? t->busy_timeout_s : 0;
+	if (connect(s, s->path, flags, err) < 0)
 		goto fail;
-	}
 	/* SQLite opens read-only when it may not write (a read-only file,
 	 * chattr +i, a read-only mount): that is a failure for a load,
 	 * said before anything is read. */
@@ -581,15 +644,20 @@ sqlite_open(const struct mdas_store_target *t, enum mdas_store_mode mode,
 		    "(file, directory or file system)", s->path);
 		goto fail;
 	}
-	/* Someone else's database file may carry triggers and views: they
-	 * run with no function that can reach outside the database. */
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	s->timeout = t->busy_timeout_s > 0 ? t->busy_timeout_s : 0;
-	sqlite3_busy_timeout(s->db, s->timeout > 2e6 ? 2000000000 : (int)(s->timeout * 1000));
-
-	if (read_version(s, &version, err) < 0)
-		goto fail;
+	if (read_version(s, &version, err) < 0) {
+		/* --last where we may not create the -shm file a WAL
+		 * database needs: with no -wal file there is nothing but
+		 * the file itself to read, so read it as immutable. */
+		if (mode != MDAS_STORE_READ || !readonly_error(s) ||
+		    immutable_uri(s->path, uri, sizeof uri) < 0 ||
+		    wal_exists(s->path))
+			goto fail;
+		sqlite3_close(s->db);
+		s->db = NULL;
+		if (connect(s, uri, flags | SQLITE_OPEN_URI, err) < 0 ||
+		    read_version(s, &version, err) < 0)
+			goto fail;
+	}
 	if ((rc = mdas_store_check_version(version, s->path, err)) != 0) {
 		if (rc == MDAS_SINK_REFUSED)
 			*status = rc;
@@ -693,8 +761,10 @@ counts_json(const struct mdas_store_result *r, char *buf, size_t n)
 		snprintf(buf + used, n - used, "\"rejected\":%lu}", r->rejected);
 }
 
-/* res->rejected on entry: records the caller rejected before they became
- * rows (mdas_store_map_record()); the total is stored and given back. */
+/* res->rejected on entry: the records the caller rejected, those
+ * mdas_store_map_record() refused and those put() refused (storesink.c
+ * counts both); the runs row stores the larger of that and put()'s own
+ * count, and res gets it back. */
 static int
 sqlite_commit(struct mdas_store *s, struct mdas_store_result *res,
     struct mdas_error *err)
@@ -705,7 +775,8 @@ sqlite_commit(struct mdas_store *s, struct mdas_store_result *res,
 
 	if (sqlite3_get_autocommit(s->db))
 		return mdas_error_set(err, "%s: no load to commit", s->path);
-	s->res.rejected += res->rejected;
+	if (res->rejected > s->res.rejected)
+		s->res.rejected = res->rejected;
 	counts_json(&s->res, counts, sizeof counts);
 	now_iso(now);
 	if (sqlite3_prepare_v2(s->db, "UPDATE runs SET finished_at = ?1, "
