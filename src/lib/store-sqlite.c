@@ -481,16 +481,26 @@ setup_write(struct mdas_store *s, int fresh, struct mdas_error *err)
 {
 	sqlite3_stmt *st;
 	const char *mode;
-	int ok;
+	int64_t deadline;
+	int ok, rc;
 
 	if (fresh && exec(s, "PRAGMA page_size = " SQLITE_PAGE_SIZE, err) < 0)
 		return -1;
 	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, err, "switching to WAL");
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		db_error(s, err, "switching to WAL");
-		sqlite3_finalize(st);
-		return -1;
+	/* Switching needs the exclusive lock while holding a shared one;
+	 * when another process is creating the same new database, SQLite
+	 * answers SQLITE_BUSY at once rather than risk a deadlock in its
+	 * busy handler, so the wait is here. */
+	deadline = mdas_monotonic_ms() + (int64_t)(s->timeout * 1000);
+	while ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		if ((rc & 0xff) != SQLITE_BUSY || mdas_monotonic_ms() >= deadline) {
+			db_error(s, err, "switching to WAL");
+			sqlite3_finalize(st);
+			return -1;
+		}
+		sqlite3_sleep(20);
 	}
 	mode = (const char *)sqlite3_column_text(st, 0);
 	ok = mode != NULL && strcmp(mode, "wal") == 0;
