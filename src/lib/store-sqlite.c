@@ -103,11 +103,12 @@ db_error(struct mdas_store *s, struct mdas_error *err, const char *what)
 
 /* ---- Small helpers ---- */
 
+/* Runs constant SQL; "PATH: what: reason" when it fails. */
 static int
-exec(struct mdas_store *s, const char *sql, struct mdas_error *err)
+exec(struct mdas_store *s, const char *sql, const char *what, struct mdas_error *err)
 {
 	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return db_error(s, err, sql);
+		return db_error(s, err, what);
 	return 0;
 }
 
@@ -212,7 +213,8 @@ migrate_1(struct mdas_store *s, struct mdas_error *err)
 	char sql[SQL_MAX];
 	int t;
 
-	if (exec(s, sql_schema_version, err) < 0 || exec(s, sql_runs, err) < 0)
+	if (exec(s, sql_schema_version, "creating schema_version", err) < 0 ||
+	    exec(s, sql_runs, "creating runs", err) < 0)
 		return -1;
 	for (t = 0; t < MDAS_ST_COUNT; t++) {
 		sql[0] = '\0';
@@ -226,7 +228,7 @@ migrate_1(struct mdas_store *s, struct mdas_error *err)
 		    append(sql, sizeof sql, ", WITHOUT ROWID") < 0)
 			return mdas_error_set(err, "%s: table %s: unexpected CREATE TABLE "
 			    "text", s->path, mdas_store_tables[t].name);
-		if (exec(s, sql, err) < 0)
+		if (exec(s, sql, "creating the tables", err) < 0)
 			return -1;
 	}
 	return 0;
@@ -484,7 +486,8 @@ setup_write(struct mdas_store *s, int fresh, struct mdas_error *err)
 	int64_t deadline;
 	int ok, rc;
 
-	if (fresh && exec(s, "PRAGMA page_size = " SQLITE_PAGE_SIZE, err) < 0)
+	if (fresh && exec(s, "PRAGMA page_size = " SQLITE_PAGE_SIZE,
+	    "setting the page size", err) < 0)
 		return -1;
 	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK)
 		return db_error(s, err, "switching to WAL");
@@ -510,7 +513,7 @@ setup_write(struct mdas_store *s, int fresh, struct mdas_error *err)
 	sqlite3_finalize(st);
 	if (!ok)
 		return -1;
-	return exec(s, "PRAGMA synchronous = NORMAL", err);
+	return exec(s, "PRAGMA synchronous = NORMAL", "setting synchronous", err);
 }
 
 /* Opens name (a path, or a file: URI with SQLITE_OPEN_URI in flags) as
@@ -683,7 +686,8 @@ sqlite_open(const struct mdas_store_target *t, enum mdas_store_mode mode,
 		return s;
 
 	if (setup_write(s, fresh, err) < 0 ||
-	    exec(s, "PRAGMA cache_size = " SQLITE_CACHE_KIB, err) < 0)
+	    exec(s, "PRAGMA cache_size = " SQLITE_CACHE_KIB, "setting the cache size",
+	    err) < 0)
 		goto fail;
 	if (version < MDAS_STORE_SCHEMA_VERSION && migrate(s, status, err) < 0)
 		goto fail;
@@ -855,7 +859,8 @@ manifest_string(struct json_object *m, const char *key)
 {
 	struct json_object *v;
 
-	if (!json_object_object_get_ex(m, key, &v) || !json_object_is_type(v, json_type_string))
+	if (!json_object_object_get_ex(m, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
 }
