@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -350,6 +351,70 @@ toolong:
 	return mdas_error_set(err, "%s: table %s: statement too long", s->path, d->name);
 }
 
+/* The double a decimal text reads as, like strtod() but a few times
+ * faster for the texts records carry ("60755.18", "-1880.95", "1e-05"):
+ * when the digits as an integer are below 2^53 and the power of ten is
+ * at most 22, both are exact doubles, so one IEEE multiply or divide
+ * gives the correctly rounded value (Clinger's fast path).  Any other
+ * text goes to strtod().  Returns 0, or -1 when text is not a
+ * whole finite number. */
+static int
+parse_double(const char *text, double *out)
+{
+	static const double pow10[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+		1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+	};
+	const char *p = text;
+	uint64_t m = 0;
+	int neg = 0, digits = 0, scale = 0, e = 0, eneg = 0, edigits = 0;
+	char *end;
+
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	for (; *p >= '0' && *p <= '9'; p++, digits++)
+		if (digits < 18)
+			m = m * 10 + (uint64_t)(*p - '0');
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++, scale++)
+			if (digits < 18)
+				m = m * 10 + (uint64_t)(*p - '0');
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '-' || *p == '+')
+			eneg = *p++ == '-';
+		for (; *p >= '0' && *p <= '9' && edigits < 4; p++, edigits++)
+			e = e * 10 + (*p - '0');
+		if (edigits == 0)
+			goto slow;
+	}
+	/* digits <= 18: none was dropped, m is the whole digit string. */
+	if (*p == '\0' && digits > 0 && digits <= 18 && m < ((uint64_t)1 << 53)) {
+		int k = (eneg ? -e : e) - scale;
+
+		if (k >= 0 && k <= 22) {
+			*out = (double)m * pow10[k];
+			if (neg)
+				*out = -*out;
+			return isfinite(*out) ? 0 : -1;
+		}
+		if (k < 0 && k >= -22) {
+			*out = (double)m / pow10[-k];
+			if (neg)
+				*out = -*out;
+			return 0;
+		}
+	}
+slow:
+	errno = 0;
+	*out = strtod(text, &end);
+	/* Underflow to 0 or a subnormal is a value; an infinity is not one
+	 * SQLite can give back. */
+	if (end == text || *end != '\0' || !isfinite(*out))
+		return -1;
+	return 0;
+}
+
 /* Binds row's values to st by column type: REAL and INTEGER as their
  * values (SQLite stores the JSON number's value), BOOL as 0/1, the rest
  * as text.  MDAS_SINK_REJECTED when a value does not read as its type. */
@@ -384,10 +449,7 @@ bind_row(sqlite3_stmt *st, const struct mdas_store_table_def *d,
 		case MDAS_SQL_DOUBLE: {
 			double x;
 
-			x = strtod(v, &end);
-			/* Underflow to 0 or a subnormal is a value; an
-			 * infinity is not one SQLite can give back. */
-			if (end == v || *end != '\0' || !isfinite(x)) {
+			if (parse_double(v, &x) < 0) {
 				type = "a finite number";
 				break;
 			}
