@@ -154,7 +154,7 @@ mdas_export_begin(const struct mdas_export_opts *o, int *status)
 	*status = MDAS_EXIT_FAILURE;
 	if (id != NULL)
 		snprintf(x->run_id, sizeof(x->run_id), "%s", id);
-	else {
+	else if (!o->no_new_run_id) {
 		const char *state = mdas_settings_string(x->settings, "state_dir");
 
 		if (mdas_runid_next(state, x->run_id, NULL, &err) != 0) {

@@ -63,8 +63,11 @@ struct mdas_export_opts {
 	const char *output_dir;   /* --output-dir DIR, or NULL */
 	const char *output;       /* -o FILE ("-": stdout), or NULL */
 	int force;                /* --force: replace an existing file */
+	int no_new_run_id;        /* without --run-id or MDAS_RUN_ID, allocate
+	                           * none: mdas_export_run_id() is "" (a store's
+	                           * --last reads and writes no run) */
 };
-#define MDAS_EXPORT_OPTS_INIT { NULL, NULL, NULL, NULL, 0 }
+#define MDAS_EXPORT_OPTS_INIT { NULL, NULL, NULL, NULL, 0, 0 }
 
 /* getopt codes of the long-only shared options. */
 enum {

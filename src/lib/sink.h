@@ -61,6 +61,11 @@ struct mdas_sink {
 	/* An option of its own: MDAS_EXIT_OK, or MDAS_EXIT_USAGE after
 	 * printing why with mdas_errorx(). */
 	int (*option)(void *st, int c, const char *arg);
+	/* Optional.  Returns 0 when this invocation needs no run ID (a
+	 * store's --last): mdas_export_begin() then allocates none when
+	 * neither --run-id nor MDAS_RUN_ID gives one.  Called after the
+	 * options. */
+	int (*needs_run_id)(void *st);
 	/* Optional.  Called after mdas_export_begin(); returns -1 to go on
 	 * reading the stream, or an exit status to stop with. */
 	int (*instead)(void *st, struct mdas_export *x);

@@ -32,6 +32,7 @@
 
 #include "error.h"
 #include "export.h"
+#include "sink.h"
 
 /* The schema this mdas writes; a database at a higher version is refused
  * (MDAS_SINK_REFUSED, exit 2) and never altered. */
@@ -135,15 +136,15 @@ int mdas_store_sql_create(enum mdas_store_dialect d, enum mdas_store_table t,
 /* The column list "source, symbol, ..." of table t. */
 int mdas_store_sql_columns(enum mdas_store_table t, char *buf, size_t n);
 
-/* The upsert's tail for table t, after "INSERT INTO <prefix>t (cols) ...":
+/* The upsert's tail for table t, after "INSERT INTO [schema.]t (cols) ...":
  *   ON CONFLICT (key cols) DO UPDATE SET c = excluded.c, ...
  *   WHERE NOT (excluded.imputed IS NOT NULL AND t.imputed IS NULL)
  *     AND (t.d1 IS DISTINCT FROM excluded.d1 OR ...)
  * (the imputed term only for tables that have the column; the series
  * table updates when a metadata column differs).  Both engines accept
- * this text (SQLite >= 3.39 has IS DISTINCT FROM). */
-int mdas_store_sql_conflict(enum mdas_store_table t, const char *prefix,
-    char *buf, size_t n);
+ * this text (SQLite >= 3.39 has IS DISTINCT FROM); the stored row is
+ * named by the bare table name, as PostgreSQL requires. */
+int mdas_store_sql_conflict(enum mdas_store_table t, char *buf, size_t n);
 
 /* True when s is a plain identifier ([a-z_][a-z0-9_]{0,62}): the only
  * store.schema names accepted, so the schema name is never quoted SQL. */
