@@ -39,6 +39,8 @@ struct store_sink {
 	struct mdas_store_map *map;
 	struct mdas_store_result res;
 	int committed;
+	int tried;
+	unsigned long refused_at_commit;                   /* open() was called: --stats says how it went */
 	char reason[MDAS_ERROR_MAX]; /* the first fatal failure, for --stats */
 };
 
@@ -92,6 +94,17 @@ describe(struct store_sink *s)
 		snprintf(s->shown, sizeof s->shown, "%s", s->target.where);
 }
 
+/* A row the database refused at commit (store-pg's bulk load): worded
+ * like the rows refused before the database saw them. */
+static void
+refused(void *arg, unsigned long line, const char *reason)
+{
+	struct store_sink *s = arg;
+
+	mdas_errorx("<stdin>:%lu: %s", line, reason);
+	s->refused_at_commit++;
+}
+
 /* Fills the target from the options and the settings.  Returns 0, or
  * MDAS_EXIT_USAGE after saying why. */
 static int
@@ -126,6 +139,8 @@ resolve_target(struct store_sink *s, struct mdas_export *x)
 	s->target.run_id = run_id != NULL && *run_id != '\0' ? run_id : NULL;
 	mdas_format_iso_ms(mdas_now_ms(), s->started_at);
 	s->target.started_at = s->started_at;
+	s->target.refused = refused;
+	s->target.refused_arg = s;
 	describe(s);
 	return 0;
 }
@@ -233,6 +248,7 @@ store_open(void *st, struct mdas_export *x, struct mdas_error *err)
 	struct store_sink *s = st;
 	int rc;
 
+	s->tried = 1;
 	if ((rc = resolve_target(s, x)) != 0) {
 		mdas_error_set(err, "%s", "configuration error");
 		keep_reason(s, err);
@@ -339,19 +355,22 @@ store_finish(void *st, struct mdas_export *x, const struct mdas_export_reader *r
 
 	(void)x;
 	(void)r;
+	memset(&s->res, 0, sizeof s->res);
 	if (engine->commit(s->store, &s->res, err) != 0) {
+		s->res.rejected = rejected;
 		keep_reason(s, err);
 		return -1;
 	}
-	s->res.rejected = rejected;
+	/* The engine counts what it refused at commit; we counted the rest. */
+	s->res.rejected += rejected;
 	s->committed = 1;
 	b = &s->res.table[MDAS_ST_BARS];
 	q = &s->res.table[MDAS_ST_QUOTES];
 	mdas_info("%s: run %s stored: bars %lu new, %lu updated, %lu unchanged; "
 	    "quotes %lu new, %lu updated, %lu unchanged; %lu records not stored",
 	    s->shown, s->target.run_id, b->inserted, b->updated, b->unchanged,
-	    q->inserted, q->updated, q->unchanged, rejected);
-	return 0;
+	    q->inserted, q->updated, q->unchanged, s->res.rejected);
+	return s->refused_at_commit > 0 ? MDAS_SINK_REJECTED : 0;
 }
 
 static void
@@ -362,7 +381,7 @@ store_done(void *st)
 	if (engine->close != NULL)
 		engine->close(s->store);
 	s->store = NULL;
-	if (store_needs_run_id(s))
+	if (s->tried)
 		write_stats(s);
 	mdas_store_map_free(s->map);
 	s->map = NULL;
