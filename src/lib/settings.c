@@ -31,6 +31,8 @@ enum kind {
 	K_NAME,          /* file-name safe: [A-Za-z0-9._-]+ */
 	K_PATH,          /* a non-empty path */
 	K_PATH_OR_NULL,  /* a directory, or null for "not set" */
+	K_STRING_OR_NULL, /* a non-empty string, or null for "not set" */
+	K_IDENT,         /* an SQL identifier: [a-z_][a-z0-9_]{0,62} */
 	K_BOOL,
 	K_POS_INT,
 	K_NONNEG_INT,
@@ -53,6 +55,9 @@ struct key_spec {
  * numbers become milliseconds or rates in integer arithmetic. */
 #define INT_MAX_DEFAULT 9007199254740992.0   /* 2^53 */
 #define NUMBER_MAX_DEFAULT 1e9
+
+#define IDENT_EXPECTED "expected a name of lower-case letters, digits and '_', " \
+	"not starting with a digit, at most 63 characters"
 
 /* Keep in step with config/settings_example.json (a test compares them). */
 static const struct key_spec specs[] = {
@@ -89,6 +94,14 @@ static const struct key_spec specs[] = {
 	{ "logging.level", K_ENUM, "\"info\"", "debug|info|notice|warning|error", NULL, 0 },
 	{ "logging.max_bytes", K_POS_INT, "10485760", NULL, NULL, 0 },
 	{ "logging.backup_count", K_NONNEG_INT, "5", NULL, NULL, 0 },
+	/* The record store (mdas-store(7)).  store.dsn may hold a password:
+	 * no message ever shows a value of this key (none shows any value). */
+	{ "store.kind", K_ENUM, "\"sqlite\"", "sqlite|postgresql|none", NULL, 0 },
+	{ "store.path", K_PATH, "\"data/mdas.sqlite\"", NULL, NULL, 0 },
+	{ "store.dsn", K_STRING_OR_NULL, "null", NULL, NULL, 0 },
+	{ "store.schema", K_IDENT, "\"mdas\"", NULL, NULL, 0 },
+	/* A day; SQLite takes the timeout as an int of milliseconds. */
+	{ "store.busy_timeout_seconds", K_POS_NUMBER, "30", NULL, NULL, 86400 },
 };
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
 
@@ -261,6 +274,24 @@ check_value(const struct key_spec *k, struct json_object *v, char *buf, size_t n
 		if (!json_object_is_type(v, json_type_string) ||
 		    json_object_get_string_len(v) == 0)
 			return "expected a directory path or null";
+		return NULL;
+	case K_STRING_OR_NULL:
+		if (v == NULL || json_object_is_type(v, json_type_null))
+			return NULL;
+		if (!json_object_is_type(v, json_type_string) ||
+		    json_object_get_string_len(v) == 0)
+			return "expected a non-empty string or null";
+		return NULL;
+	case K_IDENT:
+		/* The rule of mdas_store_identifier_ok() (store.h): the name
+		 * goes into SQL unquoted, so nothing else is ever accepted. */
+		if (!json_object_is_type(v, json_type_string))
+			return IDENT_EXPECTED;
+		str = json_object_get_string(v);
+		len = strlen(str);
+		if (len == 0 || len > 63 || !(str[0] == '_' || (str[0] >= 'a' && str[0] <= 'z')) ||
+		    strspn(str, "abcdefghijklmnopqrstuvwxyz0123456789_") != len)
+			return IDENT_EXPECTED;
 		return NULL;
 	case K_BOOL:
 		if (!json_object_is_type(v, json_type_boolean))
