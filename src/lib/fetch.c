@@ -29,7 +29,7 @@ struct sym {
 	char *spec;                /* a bad spec as typed (cut at SPEC_MAX), else NULL */
 	enum mdas_source src;
 	int done;                  /* its last line is written; -1: bad spec */
-	int more;                  /* lines still to come after the next one */
+	int more;                  /* its next line is not its last (a window) */
 	int failed_any;            /* one of its lines was an error record */
 	char *bad;                 /* why the spec was rejected */
 };
@@ -514,8 +514,6 @@ yahoo_window(struct fetch *f, struct job *j)
 			return;
 		}
 	}
-	if (j->win > 0)
-		f->st->windows++;
 	/* period2 rounded up: the last millisecond asked for stays inside. */
 	submit(f, j, mdas_yahoo_chart_url(o->yahoo_base, f->syms[j->idx[0]].name, o->interval,
 	    NULL, ws / 1000, (we + 999) / 1000, 1), 0);

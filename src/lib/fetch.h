@@ -3,7 +3,7 @@
  * and the chart fallback), has batched answers split and kline pages
  * merged by fetchbody.h, and writes NDJSON lines to out: "raw" envelopes
  * and "error" records (formats in mdas-fetch(1)).  Every symbol given
- * gets at least one line: one, unless its period is longer than one
+ * (of the shard, with shard_n) gets at least one line: one, unless its period is longer than one
  * request may ask for (sourcelimits.h), when each window gets its own line, in
  * time order, after a beyond_source_limit record for a part too old for
  * the source.  Nothing is printed on stderr: failures reach the caller
@@ -47,7 +47,6 @@ struct mdas_fetch_stats {
 	size_t marked;               /* symbols asked for from their mark */
 	size_t other_shards;         /* symbols left to the other shards */
 	size_t beyond;               /* beyond_source_limit records */
-	size_t windows;              /* Yahoo chart requests past the first of a symbol */
 	long weight;                 /* Binance request weight sent (per attempt) */
 	struct mdas_http_stats http;
 };
