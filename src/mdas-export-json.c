@@ -2,126 +2,120 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "export.h"
 #include "jsonout.h"
-#include "log.h"
+#include "sink.h"
 
-static void
-usage(FILE *fp)
-{
-	fprintf(fp,
-	    "Usage: %s [OPTION]...\n"
-	    "Write the unified records read on standard input to one JSON document,\n"
-	    "DIR/PREFIX_RUNID.json, with error records in its \"errors\" array; print\n"
-	    "the path written.\n\n"
-	    "      --run-id ID        run ID of the file (default: $MDAS_RUN_ID, else a new one)\n"
-	    "      --output-dir DIR   write into DIR (default: export.dir from the configuration)\n"
-	    "  -o, --output FILE      write to FILE instead ('-': standard output)\n"
-	    "      --force            replace an existing file\n"
-	    "      --ndjson           write one record per line (DIR/PREFIX_RUNID.ndjson),\n"
-	    "                         then the error records\n"
-	    "      --config PATH      configuration file\n"
-	    "  -q, --quiet            print errors only\n"
-	    "  -v, --verbose          print debug messages\n"
-	    "  -h, --help             show this help and exit\n"
-	    "  -V, --version          show the version and exit\n",
-	    mdas_log_progname());
-}
+struct json {
+	int ndjson;
+	struct mdas_export_out *out;
+	struct mdas_jsondoc *doc;
+	char *path;                     /* the final path, for messages */
+};
 
 enum { OPT_NDJSON = 0x100 };
+
+static int
+json_option(void *st, int c, const char *arg)
+{
+	(void)c;
+	(void)arg;
+	((struct json *)st)->ndjson = 1;
+	return MDAS_EXIT_OK;
+}
+
+static int
+json_open(void *st, struct mdas_export *x, struct mdas_error *err)
+{
+	struct json *s = st;
+
+	if ((s->out = mdas_export_out_open(x, s->ndjson ? ".ndjson" : ".json", 1, err)) == NULL)
+		return -1;
+	if ((s->path = strdup(mdas_export_out_path(s->out))) == NULL)
+		return mdas_error_set(err, "%s", strerror(ENOMEM));
+	/* The atomic temporary is ours from its first byte, so the record
+	 * count can be filled in afterwards; standard output cannot. */
+	s->doc = mdas_jsondoc_begin(mdas_export_out_fp(s->out),
+	    mdas_export_out_tmp_path(s->out) != NULL, s->ndjson, mdas_export_run_id(x), err);
+	return s->doc != NULL ? 0 : -1;
+}
+
+/* A write error, named by the output it hit. */
+static int
+write_failed(struct json *s, struct mdas_error *err)
+{
+	return mdas_error_prefix(err, "%s", strcmp(s->path, "-") == 0 ?
+	    "standard output" : s->path);
+}
+
+static int
+json_put(void *st, enum mdas_export_kind k, struct json_object *rec,
+    unsigned long line, struct mdas_error *err)
+{
+	struct json *s = st;
+
+	(void)line;
+	if (mdas_jsondoc_add(s->doc, rec, k, err) != 0)
+		return write_failed(s, err);
+	return 0;
+}
+
+static int
+json_finish(void *st, struct mdas_export *x, const struct mdas_export_reader *r,
+    struct mdas_error *err)
+{
+	struct json *s = st;
+	int rc;
+
+	(void)x;
+	(void)r;
+	if (mdas_jsondoc_finish(s->doc, err) != 0)
+		return write_failed(s, err);
+	mdas_jsondoc_free(s->doc);
+	s->doc = NULL;
+	rc = mdas_export_out_commit_print(s->out, err);
+	s->out = NULL;  /* freed whatever happened */
+	return rc;
+}
+
+static void
+json_done(void *st)
+{
+	struct json *s = st;
+
+	mdas_jsondoc_free(s->doc);
+	mdas_export_out_abort(s->out);
+	free(s->path);
+}
+
+static const struct option json_longopts[] = {
+	{ "ndjson", no_argument, NULL, OPT_NDJSON },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct mdas_sink json_sink = {
+	.help =
+	    "Write the unified records read on standard input to one JSON document,\n"
+	    "DIR/PREFIX_RUNID.json, with error records in its \"errors\" array; print\n"
+	    "the path written.\n\n",
+	.options =
+	    "      --ndjson           write one record per line (DIR/PREFIX_RUNID.ndjson),\n"
+	    "                         then the error records\n",
+	.longopts = json_longopts,
+	.flags = MDAS_SINK_FILES,
+	.state_size = sizeof(struct json),
+	.option = json_option,
+	.open = json_open,
+	.put = json_put,
+	.finish = json_finish,
+	.done = json_done,
+};
 
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		MDAS_EXPORT_LONGOPTS,
-		{ "ndjson", no_argument, NULL, OPT_NDJSON },
-		MDAS_CLI_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct mdas_export_opts o = MDAS_EXPORT_OPTS_INIT;
-	struct mdas_export *x = NULL;
-	struct mdas_export_out *out = NULL;
-	struct mdas_export_reader *r = NULL;
-	struct mdas_jsondoc *doc = NULL;
-	struct json_object *rec;
-	struct mdas_error err;
-	enum mdas_export_kind k;
-	char *path = NULL;
-	int c, ndjson = 0, status = MDAS_EXIT_FAILURE;
-
-	mdas_log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "o:qvhV", longopts, NULL)) != -1) {
-		if (mdas_export_getopt(&o, c, optarg))
-			continue;
-		switch (c) {
-		case OPT_NDJSON: ndjson = 1; break;
-		default:
-			if ((c = mdas_cli_option(c, usage)) != MDAS_CLI_GO_ON)
-				return c;
-		}
-	}
-	if (optind < argc)
-		return mdas_cli_operand_error(argv[optind], usage);
-	if ((x = mdas_export_begin(&o, &status)) == NULL)
-		return status;
-	status = MDAS_EXIT_FAILURE;
-	if ((out = mdas_export_out_open(x, ndjson ? ".ndjson" : ".json", 1, &err)) == NULL) {
-		mdas_errorx("%s", err.msg);
-		goto done;
-	}
-	if ((path = strdup(mdas_export_out_path(out))) == NULL ||
-	    (r = mdas_export_reader_new(stdin, "<stdin>")) == NULL) {
-		mdas_errorx("%s", strerror(ENOMEM));
-		goto done;
-	}
-	/* The atomic temporary is ours from its first byte, so the record
-	 * count can be filled in afterwards; standard output cannot. */
-	doc = mdas_jsondoc_begin(mdas_export_out_fp(out),
-	    mdas_export_out_tmp_path(out) != NULL, ndjson, mdas_export_run_id(x), &err);
-	if (doc == NULL) {
-		mdas_errorx("%s", err.msg);
-		goto done;
-	}
-	while ((k = mdas_export_next(r, &rec, &err)) > 0)
-		if (mdas_jsondoc_add(doc, rec, k, &err) != 0)
-			goto write_failed;
-	if (k == MDAS_EXPORT_IOERR) {
-		/* A partial input must not look like a complete export. */
-		mdas_errorx("%s", err.msg);
-		goto done;
-	}
-	if (mdas_jsondoc_finish(doc, &err) != 0)
-		goto write_failed;
-	mdas_jsondoc_free(doc);
-	doc = NULL;
-	if (mdas_export_out_commit(out, &err) != 0) {
-		out = NULL;
-		mdas_errorx("%s", err.msg);
-		goto done;
-	}
-	out = NULL;
-	if (!mdas_export_to_stdout(x))
-		puts(path);
-	status = MDAS_EXIT_OK;
-	goto done;
-write_failed:
-	mdas_errorx("%s: %s", strcmp(path, "-") == 0 ? "standard output" : path, err.msg);
-done:
-	mdas_jsondoc_free(doc);
-	mdas_export_out_abort(out);
-	if (r != NULL && status == MDAS_EXIT_OK)
-		status = mdas_export_status(r);
-	mdas_export_reader_free(r);
-	mdas_export_free(x);
-	free(path);
-	if (mdas_close_stdout() < 0)
-		status = MDAS_EXIT_FAILURE;
-	return status;
+	return mdas_sink_main(&json_sink, argc, argv);
 }

@@ -13,6 +13,9 @@ struct mdas_csvout {
 	FILE *fp;
 	unsigned char delim;
 	int crlf;
+	struct mdas_export_out *out;        /* mdas_csvout_table() only */
+	const struct mdas_field *fields;
+	size_t nfields;
 	char *buf;          /* "'" + text, for a neutralized cell */
 	size_t cap;
 	struct mdas_cell cell;
@@ -29,6 +32,41 @@ mdas_csvout_new(FILE *fp, unsigned char delim, int crlf)
 	c->delim = delim;
 	c->crlf = crlf;
 	return c;
+}
+
+int
+mdas_csvout_parse_delimiter(const char *s, unsigned char *out)
+{
+	if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0)
+		*out = '\t';
+	else if (strlen(s) == 1 && strchr("\"\r\n", s[0]) == NULL)
+		*out = (unsigned char)s[0];
+	else
+		return -1;
+	return 0;
+}
+
+struct mdas_export_out *
+mdas_csvout_open_errors(struct mdas_export *x, struct mdas_error *err)
+{
+	const char *output = mdas_export_output(x);
+	struct mdas_export_out *out;
+	size_t n;
+	char *path;
+
+	if (output == NULL)
+		return mdas_export_out_open(x, "_errors.csv", 0, err);
+	if ((path = malloc((n = strlen(output)) + sizeof("_errors.csv"))) == NULL) {
+		mdas_error_errno(err, ENOMEM, "%s", output);
+		return NULL;
+	}
+	if (n > 4 && strcmp(output + n - 4, ".csv") == 0)
+		n -= 4;
+	memcpy(path, output, n);
+	strcpy(path + n, "_errors.csv");
+	out = mdas_export_out_open_path(x, path, err);
+	free(path);
+	return out;
 }
 
 void
@@ -140,4 +178,45 @@ mdas_csvout_row(struct mdas_csvout *c, struct json_object *rec,
 			return -1;
 	}
 	return end_row(c);
+}
+
+/* errno is the reason (a stream error, or ENOMEM from write_field). */
+static int
+write_failed(struct mdas_export_out *out, struct mdas_error *err)
+{
+	const char *path = mdas_export_out_path(out);
+	int e = errno ? errno : EIO;
+
+	return mdas_error_set(err, "%s: write failed: %s", strcmp(path, "-") == 0 ?
+	    "standard output" : path, strerror(e));
+}
+
+struct mdas_csvout *
+mdas_csvout_table(struct mdas_export_out *out, const struct mdas_field *fields, size_t n,
+    const struct mdas_csv_style *style, struct mdas_error *err)
+{
+	struct mdas_csvout *c = mdas_csvout_new(mdas_export_out_fp(out),
+	    style->delim != 0 ? style->delim : ',', !style->lf);
+
+	if (c == NULL) {
+		mdas_error_set(err, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	c->out = out;
+	c->fields = fields;
+	c->nfields = n;
+	if (!style->no_header && mdas_csvout_header(c, fields, n) != 0) {
+		write_failed(out, err);
+		mdas_csvout_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int
+mdas_csvout_add(struct mdas_csvout *c, struct json_object *rec, struct mdas_error *err)
+{
+	if (mdas_csvout_row(c, rec, c->fields, c->nfields) != 0)
+		return write_failed(c->out, err);
+	return 0;
 }

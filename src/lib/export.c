@@ -222,6 +222,12 @@ mdas_export_to_stdout(const struct mdas_export *x)
 	return x->output_stream;
 }
 
+const char *
+mdas_export_output(const struct mdas_export *x)
+{
+	return x->output;
+}
+
 static int
 is_permission_error(int e)
 {
@@ -466,8 +472,9 @@ out_free(struct mdas_export_out *out)
 	free(out);
 }
 
-int
-mdas_export_out_commit(struct mdas_export_out *out, struct mdas_error *err)
+/* mdas_export_out_commit() without the free. */
+static int
+out_commit(struct mdas_export_out *out, struct mdas_error *err)
 {
 	int rc = 0;
 
@@ -487,6 +494,25 @@ mdas_export_out_commit(struct mdas_export_out *out, struct mdas_error *err)
 		rc = mdas_atomic_commit(out->atomic, out->force, err);
 		out->atomic = NULL;
 	}
+	return rc;
+}
+
+int
+mdas_export_out_commit(struct mdas_export_out *out, struct mdas_error *err)
+{
+	int rc = out_commit(out, err);
+
+	out_free(out);
+	return rc;
+}
+
+int
+mdas_export_out_commit_print(struct mdas_export_out *out, struct mdas_error *err)
+{
+	int file = out->atomic != NULL, rc = out_commit(out, err);
+
+	if (rc == 0 && file)
+		puts(out->final_path);
 	out_free(out);
 	return rc;
 }
@@ -804,6 +830,7 @@ mdas_export_next(struct mdas_export_reader *r, struct json_object **rec,
 	return kind;
 }
 
+unsigned long mdas_export_line(const struct mdas_export_reader *r) { return mdas_ndjson_lineno(r->nd); }
 unsigned long mdas_export_nbad(const struct mdas_export_reader *r) { return r->nbad; }
 unsigned long mdas_export_nrecords(const struct mdas_export_reader *r) { return r->nrecords; }
 unsigned long mdas_export_nevents(const struct mdas_export_reader *r) { return r->nevents; }

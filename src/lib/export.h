@@ -113,6 +113,9 @@ const char *mdas_export_basename(const struct mdas_export *x);
  * /dev/null).  Data goes straight there (no temporary, no lock, nothing
  * renamed), no path is printed and nothing is written beside it. */
 int mdas_export_to_stdout(const struct mdas_export *x);
+/* The -o FILE given (owned by the caller of mdas_export_begin()), or
+ * NULL. */
+const char *mdas_export_output(const struct mdas_export *x);
 /* The same test for a path before mdas_export_begin() (for writers that
  * cannot stream, like the workbook). */
 int mdas_export_output_is_stream(const char *path);
@@ -150,6 +153,10 @@ int mdas_export_out_failed(struct mdas_export_out *out);
  * output only flushes.  Returns 0, or -1 with err naming the path and the
  * reason (nothing then appears under the final name). */
 int mdas_export_out_commit(struct mdas_export_out *out, struct mdas_error *err);
+/* The same, then, when out was a file (not a stream) and the commit
+ * succeeded, its final path on a line of standard output: the exporters'
+ * "print the path written". */
+int mdas_export_out_commit_print(struct mdas_export_out *out, struct mdas_error *err);
 /* Removes the temporary, releases the lock, frees out; NULL is accepted. */
 void mdas_export_out_abort(struct mdas_export_out *out);
 
@@ -184,6 +191,9 @@ void mdas_export_reader_free(struct mdas_export_reader *r);
 enum mdas_export_kind mdas_export_next(struct mdas_export_reader *r,
     struct json_object **rec, struct mdas_error *err);
 
+/* The input line number of the record last returned by
+ * mdas_export_next() (for messages about it). */
+unsigned long mdas_export_line(const struct mdas_export_reader *r);
 unsigned long mdas_export_nbad(const struct mdas_export_reader *r);
 unsigned long mdas_export_nrecords(const struct mdas_export_reader *r);  /* quotes and bars */
 unsigned long mdas_export_nevents(const struct mdas_export_reader *r);   /* dividends and splits */

@@ -22,7 +22,13 @@
  *   put()     for each usable record (RECORD, EVENT, ERROR), in order;
  *   finish()  at end of input (commit, print what was written);
  *   done()    always last, also after a failure: free everything,
- *             abort what was not committed.
+ *             abort what was not committed.  It is called whenever the
+ *             state was allocated, even when the run stopped before
+ *             open() (a usage error, --help): then the state is as
+ *             option() left it, else all zero.
+ * A failed open() is followed by done() only; a fatal put(), or an input
+ * read error, by done() without finish().  The messages of a failed
+ * callback are err.msg, printed by the driver as "prog: MSG".
  */
 #ifndef MDAS_SINK_H
 #define MDAS_SINK_H
@@ -49,17 +55,28 @@
 
 struct mdas_sink {
 	/* Help text after the "Usage: PROG [OPTION]...\n" line: what the
-	 * program does, then its own option lines; the shared option lines
-	 * (--run-id, --config, -q, -v, -h, -V and, with MDAS_SINK_FILES,
-	 * -o, --output-dir, --force) are printed by the driver after them. */
+	 * program does and a blank line.  The driver then prints --run-id
+	 * (and with MDAS_SINK_FILES --output-dir, -o, --force), then
+	 * options, then --config, -q, -v, -h, -V.  Option lines have the
+	 * description at column 26: "  -d, --delimiter C      separate...".
+	 * With options NULL, help may end with the sink's own option lines:
+	 * they then come before all the shared ones. */
 	const char *help;
-	const char *shortopts;          /* its own short options, e.g. "d:" */
-	const struct option *longopts;  /* its own, { NULL } terminated, or NULL */
+	const char *options;            /* its own option lines, or NULL */
+	const char *shortopts;          /* its own short options, e.g. "d:", or NULL */
+	/* Its own, { NULL } terminated, or NULL.  Entries have flag NULL;
+	 * their val (and the letters of shortopts) go to option(). */
+	const struct option *longopts;
 	unsigned flags;                 /* MDAS_SINK_* */
+	/* With MDAS_SINK_NO_STREAM: what it writes, for the messages about
+	 * -o ("a workbook": "-o -: a workbook cannot be written to standard
+	 * output"). */
+	const char *noun;
 	size_t state_size;              /* bytes of its state (zeroed) */
 
-	/* An option of its own: MDAS_EXIT_OK, or MDAS_EXIT_USAGE after
-	 * printing why with mdas_errorx(). */
+	/* An option of its own (arg: optarg or NULL): MDAS_EXIT_OK, or
+	 * MDAS_EXIT_USAGE after printing why with mdas_errorx().  NULL when
+	 * it has none. */
 	int (*option)(void *st, int c, const char *arg);
 	/* Optional.  Returns 0 when this invocation needs no run ID (a
 	 * store's --last): mdas_export_begin() then allocates none when
@@ -73,11 +90,16 @@ struct mdas_sink {
 	 * MDAS_SINK_REFUSED with err (exit 2: e.g. a database of a newer
 	 * schema version, never altered). */
 	int (*open)(void *st, struct mdas_export *x, struct mdas_error *err);
-	/* One record; line is its input line number. */
+	/* One record (rec owned by the reader: valid during the call only);
+	 * line is its input line number.  0, MDAS_SINK_REJECTED with err
+	 * the reason alone (the driver adds "<stdin>:LINE: "), or -1 with
+	 * err the whole message. */
 	int (*put)(void *st, enum mdas_export_kind k, struct json_object *rec,
 	    unsigned long line, struct mdas_error *err);
-	/* End of input: commit and print: 0, or -1 with err.  The reader is
-	 * there for counts (mdas_export_nrecords(), ...). */
+	/* End of input: commit and print: 0, or -1 with err, or
+	 * MDAS_SINK_REJECTED when it committed but refused records itself
+	 * (and named them): exit 1.  The reader is there for counts
+	 * (mdas_export_nrecords(), ...). */
 	int (*finish)(void *st, struct mdas_export *x,
 	    const struct mdas_export_reader *r, struct mdas_error *err);
 	/* Frees the state's contents (not st itself); after any outcome. */

@@ -179,7 +179,14 @@ struct mdas_store_target {
 	const char *run_id;
 	const char *started_at;      /* ISO time the run started (runs.started_at) */
 	double busy_timeout_s;       /* how long to wait for another writer */
+	/* Rows the database refused at commit(): an engine that loads in
+	 * bulk learns it only then.  Called once per refused row with its
+	 * input line and the database's reason (one line, no password); that
+	 * row is not stored, the rest is, and res->rejected counts it. */
+	void (*refused)(void *arg, unsigned long line, const char *reason);
+	void *refused_arg;
 };
+#define MDAS_STORE_TARGET_REFUSED 1
 
 enum mdas_store_mode {
 	MDAS_STORE_READ,             /* --last: never creates or alters anything;

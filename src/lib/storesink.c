@@ -1,14 +1,447 @@
-/* storesink.c: scaffolding, replaced by the store sink. */
+/* storesink.c: mdas-export-sqlite and mdas-export-pg as one exporter
+ * (sink.h) over an engine (store.h). */
 #include "config.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "fsutil.h"
+#include "jsonw.h"
 #include "log.h"
+#include "settings.h"
 #include "storesink.h"
+#include "timeutil.h"
+
+/* One program, one engine. */
+static const struct mdas_store_engine *engine;
+
+/* A manifest is a few kilobytes; this bounds what --manifest reads. */
+#define MANIFEST_MAX (16 * 1024 * 1024)
+
+enum {
+	OPT_DB = 0x200, OPT_DSN, OPT_SCHEMA, OPT_LAST, OPT_INIT, OPT_STATS,
+	OPT_MANIFEST,
+};
+
+struct store_sink {
+	const char *where;           /* --db / --dsn */
+	const char *schema;          /* --schema */
+	const char *stats_path;      /* --stats FILE */
+	const char *manifest_path;   /* --manifest FILE */
+	int last, init;
+	struct mdas_store_target target;
+	char started_at[MDAS_ISO_MAX];
+	char shown[1024];            /* the target as messages name it */
+	struct mdas_store *store;
+	struct mdas_store_map *map;
+	struct mdas_store_result res;
+	int committed;
+	int tried;
+	unsigned long refused_at_commit;                   /* open() was called: --stats says how it went */
+	char reason[MDAS_ERROR_MAX]; /* the first fatal failure, for --stats */
+};
+
+static const char *const table_names[MDAS_ST_COUNT] = {
+	"series", "bars", "quotes", "events", "errors",
+};
+
+static int
+is_pg(void)
+{
+	return strcmp(engine->name, "postgresql") == 0;
+}
+
+static int
+store_option(void *st, int c, const char *arg)
+{
+	struct store_sink *s = st;
+
+	switch (c) {
+	case OPT_DB: case OPT_DSN: s->where = arg; break;
+	case OPT_SCHEMA: s->schema = arg; break;
+	case OPT_LAST: s->last = 1; break;
+	case OPT_INIT: s->init = 1; break;
+	case OPT_STATS: s->stats_path = arg; break;
+	case OPT_MANIFEST: s->manifest_path = arg; break;
+	default: return -1;
+	}
+	if (s->last + s->init + (s->manifest_path != NULL) > 1) {
+		mdas_errorx("--last, --init and --manifest exclude each other");
+		return MDAS_EXIT_USAGE;
+	}
+	return MDAS_EXIT_OK;
+}
+
+static int
+store_needs_run_id(void *st)
+{
+	struct store_sink *s = st;
+
+	return !(s->last || s->init || s->manifest_path != NULL);
+}
+
+/* The target as messages show it: a path, or "PostgreSQL schema S" (a
+ * conninfo may hold a password, so it is never shown). */
+static void
+describe(struct store_sink *s)
+{
+	if (is_pg())
+		snprintf(s->shown, sizeof s->shown, "schema %s", s->target.schema);
+	else
+		snprintf(s->shown, sizeof s->shown, "%s", s->target.where);
+}
+
+/* A row the database refused at commit (store-pg's bulk load): worded
+ * like the rows refused before the database saw them. */
+static void
+refused(void *arg, unsigned long line, const char *reason)
+{
+	struct store_sink *s = arg;
+
+	mdas_errorx("<stdin>:%lu: %s", line, reason);
+	s->refused_at_commit++;
+}
+
+/* Fills the target from the options and the settings.  Returns 0, or
+ * MDAS_EXIT_USAGE after saying why. */
+static int
+resolve_target(struct store_sink *s, struct mdas_export *x)
+{
+	struct mdas_settings *set = mdas_export_settings(x);
+	const char *run_id = mdas_export_run_id(x);
+	double busy;
+
+	s->target.where = s->where;
+	if (s->target.where == NULL)
+		s->target.where = mdas_settings_string(set, is_pg() ? "store.dsn" : "store.path");
+	if (s->target.where == NULL && !is_pg())
+		s->target.where = "data/mdas.sqlite";
+	if (!is_pg() && *s->target.where == '\0') {
+		mdas_errorx("--db: empty file name");
+		return MDAS_EXIT_USAGE;
+	}
+	if (is_pg()) {
+		s->target.schema = s->schema != NULL ? s->schema :
+		    mdas_settings_string(set, "store.schema");
+		if (s->target.schema == NULL)
+			s->target.schema = "mdas";
+		if (!mdas_store_identifier_ok(s->target.schema)) {
+			mdas_errorx("schema name '%s': expected a plain lower-case identifier "
+			    "([a-z_][a-z0-9_]*, at most 63 characters)", s->target.schema);
+			return MDAS_EXIT_USAGE;
+		}
+	}
+	busy = mdas_settings_number(set, "store.busy_timeout_seconds");
+	s->target.busy_timeout_s = busy > 0 ? busy : 30;
+	s->target.run_id = run_id != NULL && *run_id != '\0' ? run_id : NULL;
+	mdas_format_iso_ms(mdas_now_ms(), s->started_at);
+	s->target.started_at = s->started_at;
+	s->target.refused = refused;
+	s->target.refused_arg = s;
+	describe(s);
+	return 0;
+}
+
+static int
+open_store(struct store_sink *s, enum mdas_store_mode mode, struct mdas_error *err)
+{
+	int status = MDAS_EXIT_FAILURE;
+
+	s->store = engine->open(&s->target, mode, &status, err);
+	if (s->store != NULL)
+		return 0;
+	return status == MDAS_SINK_REFUSED ? MDAS_SINK_REFUSED : -1;
+}
+
+/* Reads the manifest of a published run: its text and run_id. */
+static char *
+read_manifest(const char *path, char *run_id, size_t n, struct mdas_error *err)
+{
+	struct json_object *doc = NULL, *id;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp;
+	int c;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		mdas_error_errno(err, errno, "%s", path);
+		return NULL;
+	}
+	if ((text = malloc(MANIFEST_MAX + 1)) == NULL) {
+		fclose(fp);
+		mdas_error_errno(err, ENOMEM, "%s", path);
+		return NULL;
+	}
+	while (len <= MANIFEST_MAX && (c = getc(fp)) != EOF)
+		text[len++] = (char)c;
+	text[len < MANIFEST_MAX ? len : MANIFEST_MAX] = '\0';
+	if (ferror(fp) || len > MANIFEST_MAX)
+		mdas_error_set(err, "%s: %s", path, ferror(fp) ? strerror(EIO) :
+		    "larger than 16 MiB: not a manifest");
+	else if ((doc = json_tokener_parse(text)) == NULL ||
+	    !json_object_is_type(doc, json_type_object))
+		mdas_error_set(err, "%s: not a JSON object", path);
+	else if (!json_object_object_get_ex(doc, "run_id", &id) ||
+	    !json_object_is_type(id, json_type_string))
+		mdas_error_set(err, "%s: no run_id: not a manifest", path);
+	else {
+		snprintf(run_id, n, "%s", json_object_get_string(id));
+		json_object_put(doc);
+		fclose(fp);
+		return text;
+	}
+	json_object_put(doc);
+	fclose(fp);
+	free(text);
+	return NULL;
+}
+
+/* --last, --init, --manifest: instead of reading the stream. */
+static int
+store_instead(void *st, struct mdas_export *x)
+{
+	struct store_sink *s = st;
+	struct mdas_error err;
+	char run_id[128], *text = NULL;
+	int rc;
+
+	if (store_needs_run_id(s))
+		return -1;
+	if ((rc = resolve_target(s, x)) != 0)
+		return rc;
+	if (s->manifest_path != NULL &&
+	    (text = read_manifest(s->manifest_path, run_id, sizeof run_id, &err)) == NULL) {
+		mdas_errorx("%s", err.msg);
+		return MDAS_EXIT_FAILURE;
+	}
+	rc = open_store(s, s->last ? MDAS_STORE_READ : MDAS_STORE_WRITE, &err);
+	if (rc == 0) {
+		if (s->last)
+			rc = engine->last(s->store, stdout, &err);
+		else if (text != NULL)
+			rc = engine->set_manifest(s->store, run_id, text, &err);
+		if (rc == 0 && s->init)
+			mdas_info("%s: schema version %d ready", s->shown, MDAS_STORE_SCHEMA_VERSION);
+	}
+	free(text);
+	engine->close(s->store);
+	s->store = NULL;
+	if (rc == 0)
+		return MDAS_EXIT_OK;
+	mdas_errorx("%s", err.msg);
+	return rc == MDAS_SINK_REFUSED ? MDAS_EXIT_USAGE : MDAS_EXIT_FAILURE;
+}
+
+static void
+keep_reason(struct store_sink *s, const struct mdas_error *err)
+{
+	if (s->reason[0] == '\0')
+		snprintf(s->reason, sizeof s->reason, "%s", err->msg);
+}
+
+static int
+store_open(void *st, struct mdas_export *x, struct mdas_error *err)
+{
+	struct store_sink *s = st;
+	int rc;
+
+	s->tried = 1;
+	if ((rc = resolve_target(s, x)) != 0) {
+		mdas_error_set(err, "%s", "configuration error");
+		keep_reason(s, err);
+		return MDAS_SINK_REFUSED;
+	}
+	if ((s->map = mdas_store_map_new(s->target.run_id)) == NULL) {
+		mdas_error_errno(err, ENOMEM, "%s", s->shown);
+		keep_reason(s, err);
+		return -1;
+	}
+	if ((rc = open_store(s, MDAS_STORE_WRITE, err)) != 0 ||
+	    (rc = engine->begin(s->store, err)) != 0) {
+		keep_reason(s, err);
+		return rc;
+	}
+	return 0;
+}
+
+static int
+store_put(void *st, enum mdas_export_kind k, struct json_object *rec,
+    unsigned long line, struct mdas_error *err)
+{
+	struct store_sink *s = st;
+	const struct mdas_store_row *rows[2];
+	int n, i, rc;
+
+	if ((n = mdas_store_map_record(s->map, k, rec, line, rows, err)) < 0) {
+		s->res.rejected++;
+		return MDAS_SINK_REJECTED;
+	}
+	/* The series row first: it is what the data row belongs to. */
+	for (i = n - 1; i >= 0; i--) {
+		if ((rc = engine->put(s->store, rows[i], err)) == MDAS_SINK_REJECTED) {
+			s->res.rejected++;
+			return rc;
+		}
+		if (rc != 0) {
+			keep_reason(s, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The load's counts as JSON, for --stats and the pipeline's manifest. */
+static void
+write_stats(struct store_sink *s)
+{
+	struct mdas_jsonw *w;
+	struct mdas_error err;
+	const char *buf;
+	size_t len, t;
+
+	if (s->stats_path == NULL || (w = mdas_jsonw_new()) == NULL)
+		return;
+	mdas_jsonw_begin_object(w);
+	mdas_jsonw_key(w, "engine");
+	mdas_jsonw_string(w, engine->name);
+	mdas_jsonw_key(w, "database");
+	if (s->shown[0] != '\0')
+		mdas_jsonw_string(w, s->shown);
+	else
+		mdas_jsonw_null(w);
+	mdas_jsonw_key(w, "status");
+	mdas_jsonw_string(w, s->committed ? "stored" : "failed");
+	mdas_jsonw_key(w, "reason");
+	if (s->committed)
+		mdas_jsonw_null(w);
+	else
+		mdas_jsonw_string(w, s->reason[0] != '\0' ? s->reason :
+		    "the load did not finish; nothing of this run was stored");
+	mdas_jsonw_key(w, "tables");
+	mdas_jsonw_begin_object(w);
+	for (t = 0; t < MDAS_ST_COUNT; t++) {
+		const struct mdas_store_counts *c = &s->res.table[t];
+
+		mdas_jsonw_key(w, table_names[t]);
+		mdas_jsonw_begin_object(w);
+		mdas_jsonw_key(w, "inserted");
+		mdas_jsonw_int(w, s->committed ? (int64_t)c->inserted : 0);
+		mdas_jsonw_key(w, "updated");
+		mdas_jsonw_int(w, s->committed ? (int64_t)c->updated : 0);
+		mdas_jsonw_key(w, "unchanged");
+		mdas_jsonw_int(w, s->committed ? (int64_t)c->unchanged : 0);
+		mdas_jsonw_end_object(w);
+	}
+	mdas_jsonw_end_object(w);
+	mdas_jsonw_key(w, "rejected");
+	mdas_jsonw_int(w, (int64_t)s->res.rejected);
+	mdas_jsonw_end_object(w);
+	buf = mdas_jsonw_buffer(w, &len);
+	if (mdas_write_file_atomic(s->stats_path, buf, len, &err) != 0)
+		mdas_errorx("--stats: %s", err.msg);
+	mdas_jsonw_free(w);
+}
+
+static int
+store_finish(void *st, struct mdas_export *x, const struct mdas_export_reader *r,
+    struct mdas_error *err)
+{
+	struct store_sink *s = st;
+	unsigned long rejected = s->res.rejected;
+	const struct mdas_store_counts *b, *q;
+
+	(void)x;
+	(void)r;
+	memset(&s->res, 0, sizeof s->res);
+	if (engine->commit(s->store, &s->res, err) != 0) {
+		s->res.rejected = rejected;
+		keep_reason(s, err);
+		return -1;
+	}
+	/* The engine counts what it refused at commit; we counted the rest. */
+	s->res.rejected += rejected;
+	s->committed = 1;
+	b = &s->res.table[MDAS_ST_BARS];
+	q = &s->res.table[MDAS_ST_QUOTES];
+	mdas_info("%s: run %s stored: bars %lu new, %lu updated, %lu unchanged; "
+	    "quotes %lu new, %lu updated, %lu unchanged; %lu records not stored",
+	    s->shown, s->target.run_id, b->inserted, b->updated, b->unchanged,
+	    q->inserted, q->updated, q->unchanged, s->res.rejected);
+	return s->refused_at_commit > 0 ? MDAS_SINK_REJECTED : 0;
+}
+
+static void
+store_done(void *st)
+{
+	struct store_sink *s = st;
+
+	if (engine->close != NULL)
+		engine->close(s->store);
+	s->store = NULL;
+	if (s->tried)
+		write_stats(s);
+	mdas_store_map_free(s->map);
+	s->map = NULL;
+}
+
+static const char sqlite_help[] =
+    "Store the unified records read on standard input in an SQLite database\n"
+    "(mdas-store(7)): bars, quotes, dividends and splits are upserted, so\n"
+    "history accumulates across runs; error records are kept per run.\n\n"
+    "      --db PATH          the database (default: store.path, data/mdas.sqlite)\n";
+static const char pg_help[] =
+    "Store the unified records read on standard input in PostgreSQL\n"
+    "(mdas-store(7)): bars, quotes, dividends and splits are upserted, so\n"
+    "history accumulates across runs; error records are kept per run.\n\n"
+    "      --dsn CONNINFO     libpq connection string or URI (default: store.dsn,\n"
+    "                         else the PG* environment variables)\n"
+    "      --schema NAME      schema of the tables (default: store.schema, mdas)\n";
+static const char common_help[] =
+    "      --last             print one JSON line per stored bar series (source,\n"
+    "                         symbol, interval, first_ts_ms, last_ts_ms, bars) and exit\n"
+    "      --init             create or migrate the schema and exit\n"
+    "      --stats FILE       write the load's row counts to FILE as JSON\n"
+    "      --manifest FILE    store a published run's manifest in its runs row and exit\n";
 
 int
 mdas_store_main(const struct mdas_store_engine *e, int argc, char **argv)
 {
-	mdas_log_init(argv[0]);
-	mdas_errorx("%s store: not built yet", e->name);
-	return argc > 0 ? MDAS_EXIT_USAGE : MDAS_EXIT_USAGE;
+	static const struct option sqlite_opts[] = {
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "last", no_argument, NULL, OPT_LAST },
+		{ "init", no_argument, NULL, OPT_INIT },
+		{ "stats", required_argument, NULL, OPT_STATS },
+		{ "manifest", required_argument, NULL, OPT_MANIFEST },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct option pg_opts[] = {
+		{ "dsn", required_argument, NULL, OPT_DSN },
+		{ "schema", required_argument, NULL, OPT_SCHEMA },
+		{ "last", no_argument, NULL, OPT_LAST },
+		{ "init", no_argument, NULL, OPT_INIT },
+		{ "stats", required_argument, NULL, OPT_STATS },
+		{ "manifest", required_argument, NULL, OPT_MANIFEST },
+		{ NULL, 0, NULL, 0 },
+	};
+	static char help[2048];
+	struct mdas_sink sink = {
+		.help = help,
+		.shortopts = "",
+		.state_size = sizeof(struct store_sink),
+		.option = store_option,
+		.needs_run_id = store_needs_run_id,
+		.instead = store_instead,
+		.open = store_open,
+		.put = store_put,
+		.finish = store_finish,
+		.done = store_done,
+	};
+
+	engine = e;
+	snprintf(help, sizeof help, "%s%s", is_pg() ? pg_help : sqlite_help, common_help);
+	sink.longopts = is_pg() ? pg_opts : sqlite_opts;
+	return mdas_sink_main(&sink, argc, argv);
 }
