@@ -12,6 +12,7 @@
 #include "fsutil.h"
 #include "jsonget.h"
 #include "settings.h"
+#include "shard.h"
 #include "utf8.h"
 
 #ifndef MDAS_PKGDATADIR
@@ -39,6 +40,7 @@ enum kind {
 	K_POS_NUMBER,
 	K_SYMBOL_ARRAY,  /* symbols: no quotes or backslashes either */
 	K_ENUM,          /* one of the words in `choices` */
+	K_SHARD_OR_NULL, /* "K/N" (shard.h), or null for all symbols */
 };
 
 struct key_spec {
@@ -65,6 +67,7 @@ static const struct key_spec specs[] = {
 	{ "data_sources.yahoo.base_url", K_URL, "\"https://query1.finance.yahoo.com\"", NULL, "MDAS_YAHOO_BASE_URL", 0 },
 	{ "data_sources.yahoo.cookie_url", K_URL, "\"https://fc.yahoo.com\"", NULL, "MDAS_YAHOO_COOKIE_URL", 0 },
 	{ "data_sources.binance.base_url", K_URL, "\"https://api.binance.com\"", NULL, "MDAS_BINANCE_BASE_URL", 0 },
+	{ "data_sources.shard", K_SHARD_OR_NULL, "null", NULL, NULL, 0 },
 	{ "fetch.mode", K_ENUM, "\"quote\"", "quote|history", NULL, 0 },
 	{ "fetch.interval", K_ENUM, "\"1d\"", "1m|2m|5m|15m|30m|60m|90m|1h|4h|1d|5d|1wk|1mo|3mo", NULL, 0 },
 	{ "fetch.range", K_ENUM, "\"1mo\"", "1d|5d|1mo|3mo|6mo|1y|2y|5y|10y|ytd|max", NULL, 0 },
@@ -336,6 +339,19 @@ check_value(const struct key_spec *k, struct json_object *v, char *buf, size_t n
 			}
 		}
 		return NULL;
+	case K_SHARD_OR_NULL: {
+		int sk, sn;
+		char sw[96];
+
+		if (v == NULL || json_object_is_type(v, json_type_null))
+			return NULL;
+		if (!json_object_is_type(v, json_type_string) ||
+		    mdas_shard_parse(json_object_get_string(v), &sk, &sn, sw, sizeof(sw)) < 0) {
+			snprintf(buf, n, "expected \"K/N\" (shard K of N, 1 <= K <= N) or null");
+			return buf;
+		}
+		return NULL;
+	}
 	case K_ENUM:
 		if (!json_object_is_type(v, json_type_string) ||
 		    !enum_has(k->choices, json_object_get_string(v))) {
