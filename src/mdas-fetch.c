@@ -2,6 +2,7 @@
  * NDJSON envelopes (the work is done in src/lib/fetch.c). */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,9 @@
 #include "fetch.h"
 #include "fetchbody.h"
 #include "log.h"
+#include "marks.h"
 #include "settings.h"
+#include "shard.h"
 #include "symbol.h"
 #include "timeutil.h"
 
@@ -34,6 +37,11 @@ usage(FILE *fp)
 	    "                       (default: fetch.range)\n"
 	    "      --start D        period start, ISO date or date-time (instead of --range)\n"
 	    "      --end D          period end, exclusive (default: now)\n"
+	    "      --since-last FILE  history from the high-water marks in FILE (- for\n"
+	    "                       standard input; what mdas-export-sqlite --last prints):\n"
+	    "                       a series with a mark from its last bar to now\n"
+	    "      --shard K/N      only the symbols of shard K of N (default:\n"
+	    "                       data_sources.shard)\n"
 	    "      --source S       fetch every symbol from S: yahoo or binance\n"
 	    "      --jobs N         concurrent requests (default: http.max_concurrency)\n"
 	    "      --rate R         requests per second per host (default: http.rate_per_second)\n"
@@ -48,8 +56,9 @@ usage(FILE *fp)
 	    "  -h, --help           show this help and exit\n"
 	    "  -V, --version        show the version and exit\n\n"
 	    "Exit status: 0 every symbol fetched, 1 some symbol failed (its error\n"
-	    "record is in the output), 2 usage or configuration error, 3 the output\n"
-	    "could not be written whole (do not use it).\n",
+	    "record is in the output) or a marks line was malformed, 2 usage or\n"
+	    "configuration error, 3 the output could not be written whole (do not\n"
+	    "use it).\n",
 	    mdas_log_progname());
 }
 
@@ -111,6 +120,35 @@ on_progress(void *ctx, const struct mdas_fetch_stats *st)
 	ui->shown = 1;
 }
 
+static void
+on_bad_mark(void *ctx, const char *msg)
+{
+	clear_progress(ctx);
+	mdas_errorx("%s", msg);
+}
+
+/* MDAS_NOW_MS: "now" pinned, for tests of what a run asks for; unset (the
+ * clock) otherwise.  Returns -1 after a message when it is not a time. */
+static int
+now_from_env(int64_t *now)
+{
+	const char *v = getenv("MDAS_NOW_MS");
+	long long x;
+	char *e;
+
+	*now = 0;
+	if (v == NULL || *v == '\0')
+		return 0;
+	errno = 0;
+	x = strtoll(v, &e, 10);
+	if (errno != 0 || *e != '\0' || x <= 0 || x > INT64_C(253402300799999)) {
+		mdas_errorx("MDAS_NOW_MS: expected milliseconds since 1970, not '%s'", v);
+		return -1;
+	}
+	*now = x;
+	return 0;
+}
+
 /* Symbols from standard input: one per line, blank lines and #comments
  * skipped.  Returns -1 after a message on a bad line or a read error. */
 static int
@@ -164,7 +202,8 @@ int
 main(int argc, char **argv)
 {
 	enum { O_QUOTE = 256, O_HISTORY, O_INTERVAL, O_RANGE, O_START, O_END, O_SOURCE,
-		O_JOBS, O_RATE, O_RETRIES, O_MAXWAIT, O_TIMEOUT, O_BATCH, O_CONFIG };
+		O_JOBS, O_RATE, O_RETRIES, O_MAXWAIT, O_TIMEOUT, O_BATCH, O_CONFIG,
+		O_SINCE, O_SHARD };
 	static const struct option longopts[] = {
 		{ "quote", no_argument, NULL, O_QUOTE },
 		{ "history", no_argument, NULL, O_HISTORY },
@@ -180,6 +219,8 @@ main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "batch", required_argument, NULL, O_BATCH },
 		{ "config", required_argument, NULL, O_CONFIG },
+		{ "since-last", required_argument, NULL, O_SINCE },
+		{ "shard", required_argument, NULL, O_SHARD },
 		MDAS_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -190,7 +231,12 @@ main(int argc, char **argv)
 	struct mdas_fetch_hooks hooks;
 	struct mdas_error err;
 	struct ui ui = { 0, 0, 0 };
-	const char *config_path = NULL, *start = NULL, *end = NULL;
+	const char *config_path = NULL, *start = NULL, *end = NULL, *since = NULL;
+	const char *shard = NULL;
+	struct mdas_marks *marks = NULL;
+	unsigned long mlines = 0, mbad = 0;
+	size_t mkept = 0;
+	char why[128];
 	char **list = NULL;
 	size_t nlist = 0, i;
 	long jobs = 0, retries = -1, batch = 0;
@@ -259,6 +305,14 @@ main(int argc, char **argv)
 			break;
 		}
 		case O_CONFIG: config_path = optarg; break;
+		case O_SINCE: since = optarg; break;
+		case O_SHARD:
+			if (mdas_shard_parse(optarg, &fo.shard_k, &fo.shard_n, why, sizeof(why)) < 0) {
+				mdas_errorx("--shard: %s, not '%s'", why, optarg);
+				return MDAS_EXIT_USAGE;
+			}
+			shard = optarg;
+			break;
 		default:
 			if ((c = mdas_cli_option(c, usage)) != MDAS_CLI_GO_ON)
 				return c;
@@ -267,11 +321,24 @@ main(int argc, char **argv)
 
 	if ((settings = mdas_cli_load_settings(config_path)) == NULL)
 		return MDAS_EXIT_USAGE;
+	if (now_from_env(&fo.now_ms) < 0)
+		goto out;
+	if (shard == NULL && mdas_settings_get(settings, "data_sources.shard") != NULL &&
+	    (shard = mdas_settings_string(settings, "data_sources.shard")) != NULL &&
+	    mdas_shard_parse(shard, &fo.shard_k, &fo.shard_n, why, sizeof(why)) < 0) {
+		/* settings.c checked it already; this is belt and braces. */
+		mdas_errorx("data_sources.shard: %s, not '%s'", why, shard);
+		goto out;
+	}
 	if (mode < 0)
 		mode = strcmp(mdas_settings_string(settings, "fetch.mode"), "history") == 0;
 	fo.history = mode;
 	if (!fo.history && (fo.interval || fo.range || start || end)) {
 		mdas_errorx("--interval, --range, --start and --end need --history");
+		goto out;
+	}
+	if (!fo.history && since != NULL) {
+		mdas_errorx("--since-last needs --history");
 		goto out;
 	}
 	if (fo.range != NULL && (start != NULL || end != NULL)) {
@@ -287,7 +354,7 @@ main(int argc, char **argv)
 			mdas_errorx("--start: %s", err.msg);
 			goto out;
 		}
-		fo.end_ms = mdas_now_ms();
+		fo.end_ms = fo.now_ms > 0 ? fo.now_ms : mdas_now_ms();
 		if (end != NULL && mdas_parse_iso(end, &fo.end_ms, &err) < 0) {
 			mdas_errorx("--end: %s", err.msg);
 			goto out;
@@ -314,6 +381,11 @@ main(int argc, char **argv)
 	ho.max_bytes = (long long)mdas_settings_int(settings, "http.max_response_bytes");
 	ho.user_agent = mdas_settings_string(settings, "http.user_agent");
 
+	if (since != NULL && strcmp(since, "-") == 0 && optind == argc && config_path == NULL) {
+		mdas_errorx("--since-last -: standard input holds the marks; give the symbols "
+		    "as arguments or with --config");
+		goto out;
+	}
 	if (optind < argc) {
 		list = argv + optind;
 		nlist = (size_t)(argc - optind);
@@ -336,6 +408,25 @@ main(int argc, char **argv)
 		mdas_errorx("no symbols given");
 		goto out;
 	}
+	if (since != NULL) {
+		FILE *mf = strcmp(since, "-") == 0 ? stdin : fopen(since, "r");
+		struct mdas_error merr;
+		const char *mname = mf == stdin ? "<stdin>" : since;
+
+		if (mf == NULL) {
+			mdas_errorx("--since-last: %s: %s", since, strerror(errno));
+			goto out;
+		}
+		marks = mdas_marks_read(mf, mname, fo.interval, on_bad_mark, &ui, &merr);
+		if (mf != stdin)
+			fclose(mf);
+		if (marks == NULL) {
+			mdas_errorx("--since-last: %s", merr.msg);
+			goto out;
+		}
+		mdas_marks_counts(marks, &mlines, &mkept, &mbad);
+		fo.marks = marks;
+	}
 
 	ui.tty = isatty(STDERR_FILENO) && mdas_log_enabled(MDAS_LOG_NOTICE);
 	hooks.on_failure = on_failure;
@@ -350,11 +441,23 @@ main(int argc, char **argv)
 		goto out;
 	} else {
 		clear_progress(&ui);
-		mdas_info("%zu symbols, %zu failed; %ld requests, %ld retries, %ld connections",
-		    st.total, st.failed, st.http.requests, st.http.retries, st.http.connections);
+		mdas_info("%zu symbols, %zu failed; %ld requests, %ld retries, %ld connections; "
+		    "binance weight %ld", st.total, st.failed, st.http.requests, st.http.retries,
+		    st.http.connections, st.weight);
+		if (fo.marks != NULL)
+			mdas_info("marks: %lu lines, %zu of interval %s, %lu bad; %zu symbols "
+			    "from their mark", mlines, mkept, fo.interval, mbad, st.marked);
+		if (fo.shard_n > 0)
+			mdas_info("shard %d/%d: %zu symbols here, %zu left to the other shards",
+			    fo.shard_k, fo.shard_n, st.total, st.other_shards);
+		if (st.beyond > 0)
+			mdas_info("%zu span%s beyond the sources' limits not requested "
+			    "(beyond_source_limit records)", st.beyond, st.beyond == 1 ? "" : "s");
 		if (st.failed > 0)
 			mdas_errorx("%zu of %zu symbols failed", st.failed, st.total);
-		rc = st.failed > 0 ? MDAS_EXIT_FAILURE : MDAS_EXIT_OK;
+		if (mbad > 0)
+			mdas_errorx("%lu malformed marks line%s skipped", mbad, mbad == 1 ? "" : "s");
+		rc = st.failed > 0 || mbad > 0 ? MDAS_EXIT_FAILURE : MDAS_EXIT_OK;
 	}
 	if (mdas_close_stdout() < 0)
 		rc = MDAS_EXIT_INCOMPLETE;
@@ -364,6 +467,7 @@ out:
 			free(list[i]);
 	if (from_stdin != 0)
 		free(list);
+	mdas_marks_free(marks);
 	mdas_settings_free(settings);
 	return rc;
 }

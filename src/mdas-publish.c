@@ -43,6 +43,9 @@ usage(FILE *fp)
 	    "      --stages FILE      stage metrics, one JSON object a line\n"
 	    "      --started-ms MS    when the run started, ms since the epoch\n"
 	    "      --partial          a stage reported a partial failure\n"
+	    "      --store FILE       the record store's statistics (its --stats FILE)\n"
+	    "      --store-failed ENGINE:REASON\n"
+	    "                         the store's entry when FILE is missing or unusable\n"
 	    "      --recover          recover each DIR and remove stale files\n"
 	    "      --append           append standard input to each FILE\n"
 	    "  -q, --quiet            print errors only\n"
@@ -50,7 +53,7 @@ usage(FILE *fp)
 	    "  -h, --help             show this help and exit\n"
 	    "  -V, --version          show the version and exit\n\n"
 	    "Exit status: 0 published (status ok) or done, 1 published with failed\n"
-	    "symbols (status partial) or a recovery/append failed, 2 usage or\n"
+	    "symbols or store (status partial) or a recovery/append failed, 2 usage or\n"
 	    "configuration error, 3 not published (nothing under a final name).\n",
 	    mdas_log_progname(), mdas_log_progname(), mdas_log_progname());
 }
@@ -67,6 +70,8 @@ enum {
 	OPT_STAGES,
 	OPT_STARTED,
 	OPT_PARTIAL,
+	OPT_STORE,
+	OPT_STORE_FAILED,
 	OPT_RECOVER,
 	OPT_APPEND,
 };
@@ -166,6 +171,8 @@ main(int argc, char **argv)
 		{ "stages", required_argument, NULL, OPT_STAGES },
 		{ "started-ms", required_argument, NULL, OPT_STARTED },
 		{ "partial", no_argument, NULL, OPT_PARTIAL },
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "store-failed", required_argument, NULL, OPT_STORE_FAILED },
 		{ "recover", no_argument, NULL, OPT_RECOVER },
 		{ "append", no_argument, NULL, OPT_APPEND },
 		MDAS_CLI_LONGOPTS,
@@ -221,6 +228,20 @@ main(int argc, char **argv)
 			r.started_ms = v;
 			break;
 		case OPT_PARTIAL: r.partial = 1; break;
+		case OPT_STORE: r.store_stats = optarg; break;
+		case OPT_STORE_FAILED: {
+			char *colon = strchr(optarg, ':');
+
+			if (colon == NULL || colon == optarg) {
+				mdas_errorx("--store-failed: expected ENGINE:REASON, got '%s'", optarg);
+				free(files);
+				return MDAS_EXIT_USAGE;
+			}
+			*colon = '\0';
+			r.store_engine = optarg;
+			r.store_reason = colon + 1;
+			break;
+		}
 		case OPT_RECOVER: recover = 1; break;
 		case OPT_APPEND: append = 1; break;
 		default:
@@ -270,6 +291,10 @@ main(int argc, char **argv)
 			r.mode = mdas_settings_string(settings, "fetch.mode");
 		if (r.prefix == NULL)
 			r.prefix = mdas_settings_string(settings, "export.prefix");
+		/* What the SQLite store's program opens (the pipeline passes no
+		 * --db); a PostgreSQL DSN may hold a password: never copied. */
+		if (r.store_engine != NULL && strcmp(r.store_engine, "sqlite") == 0)
+			r.store_database = mdas_settings_string(settings, "store.path");
 	}
 	if (r.prefix == NULL)
 		r.prefix = "market_data";

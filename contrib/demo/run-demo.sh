@@ -49,5 +49,9 @@ echo "demo: mdas-pipeline exited with status $rc; files written:"
 while IFS= read -r f; do
 	printf '  %s/%s\n' "$work" "$f"
 done <"$work/written"
+if [ -f "$work/data/mdas.sqlite" ]; then
+	echo "demo: records stored in $work/data/mdas.sqlite; for example:"
+	echo "  sqlite3 $work/data/mdas.sqlite 'SELECT symbol, interval, count(*) FROM bars GROUP BY 1, 2'"
+fi
 echo "demo: logs in $work/logs/ (mdas.log, errors.log, metrics.ndjson)"
 exit $rc

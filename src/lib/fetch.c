@@ -13,6 +13,8 @@
 #include "fetch.h"
 #include "fetchbody.h"
 #include "jsonw.h"
+#include "sourcelimits.h"
+#include "shard.h"
 #include "timeutil.h"
 #include "utf8.h"
 #include "yahoo.h"
@@ -26,7 +28,9 @@ struct sym {
 	char name[MDAS_SYMBOL_MAX + 1];   /* the symbol */
 	char *spec;                /* a bad spec as typed (cut at SPEC_MAX), else NULL */
 	enum mdas_source src;
-	int done;                  /* its line is written; -1: bad spec */
+	int done;                  /* its last line is written; -1: bad spec */
+	int more;                  /* its next line is not its last (a window) */
+	int failed_any;            /* one of its lines was an error record */
 	char *bad;                 /* why the spec was rejected */
 };
 
@@ -39,6 +43,9 @@ struct job {
 	size_t n;
 	int crumb_gen;             /* J_YQUOTE: the crumb it was sent with */
 	int as_quote;              /* J_YCHART: a quote fallback */
+	int windowed;              /* J_YCHART: the windows of plan, one at a time */
+	struct mdas_plan plan;
+	int64_t win;               /* the window asked for (0: the oldest) */
 	char *note;
 	/* J_BKLINES: pages merged so far */
 	struct mdas_klines *km;
@@ -67,6 +74,7 @@ struct fetch {
 	char crumb_why[256];
 	struct job *waiting;
 	struct job *all;
+	int64_t now;               /* "now" of the whole run */
 };
 
 static const char *const known_intervals[] = {
@@ -146,9 +154,15 @@ write_line(struct fetch *f, size_t i, int failed)
 	/* Flushed per line so a pipeline sees each symbol as it lands. */
 	else if (fflush(f->out) != 0)
 		set_fatal(f, errno, "standard output");
+	f->syms[i].failed_any |= failed;
+	if (f->syms[i].more > 0) {
+		/* A window of several: the symbol goes on. */
+		f->syms[i].more = 0;
+		return;
+	}
 	f->syms[i].done = 1;
 	f->st->done++;
-	if (failed)
+	if (f->syms[i].failed_any)
 		f->st->failed++;
 	progress(f);
 }
@@ -221,6 +235,46 @@ emit_error(struct fetch *f, size_t i, long status, const char *code,
 	if (f->hooks != NULL && f->hooks->on_failure != NULL)
 		f->hooks->on_failure(f->hooks->ctx, mdas_source_name(s->src),
 		    s->spec != NULL ? s->spec : s->name, status, code, message);
+}
+
+/* The part of symbol i's period, [from, to), that the source no longer
+ * serves: not asked for, and said so.  Not a failure of the symbol (what
+ * can be served is); the warning goes through on_failure all the same. */
+static void
+emit_beyond(struct fetch *f, size_t i, const struct mdas_limit *l, int64_t from, int64_t to)
+{
+	struct mdas_jsonw *w = f->w;
+	struct sym *s = &f->syms[i];
+	char msg[300], a[MDAS_ISO_MAX], b[MDAS_ISO_MAX];
+
+	if (s->done)
+		return;
+	if (mdas_format_iso_ms(from, a) < 0)
+		snprintf(a, sizeof(a), "%lld ms", (long long)from);
+	if (mdas_format_iso_ms(to, b) < 0)
+		snprintf(b, sizeof(b), "%lld ms", (long long)to);
+	snprintf(msg, sizeof(msg), "%s serves %s: %s to %s is beyond that and was not requested",
+	    mdas_source_name(s->src), l->what, a, b);
+	mdas_jsonw_begin_object(w);
+	mdas_jsonw_key(w, "type"); mdas_jsonw_string(w, "error");
+	mdas_jsonw_key(w, "stage"); mdas_jsonw_string(w, "fetch");
+	mdas_jsonw_key(w, "source"); mdas_jsonw_string(w, mdas_source_name(s->src));
+	mdas_jsonw_key(w, "symbol"); mdas_jsonw_string(w, s->name);
+	mdas_jsonw_key(w, "interval"); mdas_jsonw_string(w, f->o->interval);
+	mdas_jsonw_key(w, "http_status"); mdas_jsonw_null(w);
+	mdas_jsonw_key(w, "code"); mdas_jsonw_string(w, "beyond_source_limit");
+	mdas_jsonw_key(w, "message"); mdas_jsonw_string(w, msg);
+	mdas_jsonw_key(w, "retryable"); mdas_jsonw_bool(w, 0);
+	mdas_jsonw_key(w, "attempts"); mdas_jsonw_int(w, 0);
+	mdas_jsonw_key(w, "fetched_at"); put_time(w, f->now);
+	mdas_jsonw_key(w, "from_ts_ms"); mdas_jsonw_int(w, from);
+	mdas_jsonw_key(w, "to_ts_ms"); mdas_jsonw_int(w, to);
+	mdas_jsonw_end_object(w);
+	f->st->beyond++;
+	write_line(f, i, 0);
+	if (f->hooks != NULL && f->hooks->on_failure != NULL)
+		f->hooks->on_failure(f->hooks->ctx, mdas_source_name(s->src), s->name, 0,
+		    "beyond_source_limit", msg);
 }
 
 /* Where fetchbody.c's outcomes for one answer go: envelopes and error
@@ -358,6 +412,113 @@ yahoo_chart(struct fetch *f, size_t i, int as_quote, const char *note)
 	submit(f, j, url, 0);
 }
 
+/* The period [*start, *end) of symbol i's history request: from its mark
+ * (last_ts_ms inclusive, to now: the forming bar is asked for again),
+ * else the range (ending now) or --start/--end.  *is_max: the range is
+ * "max" (from the listing, or as far back as the source serves). */
+static int
+period(struct fetch *f, size_t i, int64_t *start, int64_t *end, int *is_max)
+{
+	const struct mdas_fetch_opts *o = f->o;
+	const struct mdas_mark *m = o->marks != NULL
+	    ? mdas_marks_find(o->marks, f->syms[i].src, f->syms[i].name) : NULL;
+	int64_t now = f->now, y, step;
+	unsigned mo, d;
+	size_t k;
+
+	*is_max = 0;
+	if (m != NULL) {
+		*start = m->last_ts_ms;
+		*end = now + 1;
+		/* A mark ahead of our clock still gets its bar asked for. */
+		step = mdas_interval_ms(o->interval);
+		if (*end <= *start)
+			*end = *start + (step > 0 ? step : MDAS_DAY_MS);
+		f->st->marked++;
+		return 1;
+	}
+	if (o->range == NULL) {
+		*start = o->start_ms;
+		*end = o->end_ms;
+		return 0;
+	}
+	*end = now + 1;
+	for (k = 0; k < sizeof(known_ranges) / sizeof(known_ranges[0]); k++)
+		if (strcmp(o->range, known_ranges[k].name) == 0)
+			break;
+	if (k == sizeof(known_ranges) / sizeof(known_ranges[0]) || known_ranges[k].days == -2) {
+		*start = 0;
+		*is_max = 1;
+	} else if (known_ranges[k].days == -1) {
+		mdas_civil_from_days(now / MDAS_DAY_MS, &y, &mo, &d);
+		*start = mdas_days_from_civil(y, 1, 1) * MDAS_DAY_MS;
+	} else
+		*start = now - known_ranges[k].days * MDAS_DAY_MS;
+	return 0;
+}
+
+static void yahoo_window(struct fetch *f, struct job *j);
+
+/* Symbol i's bars from Yahoo: one chart request with the range when it
+ * fits the limits (as Yahoo's own range), else windows of period1/period2
+ * inside them, after a beyond_source_limit record for a part too old. */
+static void
+yahoo_history(struct fetch *f, size_t i)
+{
+	const struct mdas_fetch_opts *o = f->o;
+	const struct mdas_limit *l = mdas_limit_find(MDAS_SOURCE_YAHOO, o->interval);
+	struct mdas_plan plan;
+	int64_t start, end;
+	int is_max, from_mark;
+	struct job *j;
+
+	from_mark = period(f, i, &start, &end, &is_max);
+	if (is_max && l->lookback_ms > 0)
+		start = f->now - l->lookback_ms;   /* "max": all there is, no record */
+	mdas_limit_plan(l, start, end, f->now, &plan);
+	if (!from_mark && o->range != NULL && !plan.beyond && plan.windows == 1) {
+		yahoo_chart(f, i, 0, NULL);
+		return;
+	}
+	if (plan.beyond) {
+		f->syms[i].more = plan.windows > 0;
+		emit_beyond(f, i, l, plan.start, plan.served_start);
+	}
+	if (plan.windows == 0 || f->fatal)
+		return;
+	if ((j = job_new(f, J_YCHART, &i, 1)) == NULL)
+		return;
+	j->windowed = 1;
+	j->plan = plan;
+	j->win = 0;
+	yahoo_window(f, j);
+}
+
+static void
+yahoo_window(struct fetch *f, struct job *j)
+{
+	const struct mdas_fetch_opts *o = f->o;
+	int64_t ws, we;
+	char note[200];
+
+	mdas_limit_window(&j->plan, j->win, &ws, &we);
+	free(j->note);
+	j->note = NULL;
+	if (j->plan.windows > 1) {
+		snprintf(note, sizeof(note), "window %lld of %lld (at most %lld days per request)",
+		    (long long)j->win + 1, (long long)j->plan.windows,
+		    (long long)(j->plan.span_ms / MDAS_DAY_MS));
+		if ((j->note = strdup(note)) == NULL) {
+			set_fatal(f, ENOMEM, "fetch");
+			job_free(j);
+			return;
+		}
+	}
+	/* period2 rounded up: the last millisecond asked for stays inside. */
+	submit(f, j, mdas_yahoo_chart_url(o->yahoo_base, f->syms[j->idx[0]].name, o->interval,
+	    NULL, ws / 1000, (we + 999) / 1000, 1), 0);
+}
+
 static void
 yahoo_fallback(struct fetch *f, struct job *j, const char *reason)
 {
@@ -493,7 +654,11 @@ yahoo_chart_done(struct fetch *f, struct job *j, const struct mdas_http_response
 {
 	struct mdas_body_sink sink;
 	struct answer a;
+	int more = j->windowed && j->win + 1 < j->plan.windows;
 
+	/* A failed window is an error record of its own; the next windows
+	 * are asked for all the same. */
+	f->syms[j->idx[0]].more = more;
 	if (r->failed)
 		fail_transport(f, j, r, r->attempts);
 	else {
@@ -501,6 +666,11 @@ yahoo_chart_done(struct fetch *f, struct job *j, const struct mdas_http_response
 		    r->url, j->note };
 		sink = (struct mdas_body_sink){ answer_data, answer_error, &a };
 		mdas_body_yahoo_chart(r->status, r->body, r->len, &sink);
+	}
+	if (more && !f->fatal) {
+		j->win++;
+		yahoo_window(f, j);
+		return;
 	}
 	job_free(j);
 }
@@ -566,31 +736,17 @@ binance_klines_page(struct fetch *f, struct job *j, int64_t start)
 static void
 binance_klines(struct fetch *f, size_t i, const char *binterval)
 {
-	const struct mdas_fetch_opts *o = f->o;
-	int64_t now = o->now_ms > 0 ? o->now_ms : mdas_now_ms(), start = 0, y;
+	int64_t start, end;
+	int is_max;
 	struct job *j = job_new(f, J_BKLINES, &i, 1);
-	unsigned m, d;
-	size_t k;
 
 	if (j == NULL)
 		return;
 	j->binterval = binterval;
-	if (o->range != NULL) {
-		j->end_ms = now;
-		for (k = 0; k < sizeof(known_ranges) / sizeof(known_ranges[0]); k++)
-			if (strcmp(o->range, known_ranges[k].name) == 0)
-				break;
-		if (k == sizeof(known_ranges) / sizeof(known_ranges[0]) || known_ranges[k].days == -2)
-			start = 0;     /* max: Binance starts at the listing */
-		else if (known_ranges[k].days == -1) {
-			mdas_civil_from_days(now / 86400000, &y, &m, &d);
-			start = mdas_days_from_civil(y, 1, 1) * 86400000;
-		} else
-			start = now - known_ranges[k].days * 86400000;
-	} else {
-		start = o->start_ms;
-		j->end_ms = o->end_ms - 1;
-	}
+	/* max: start 0, Binance starts at the listing.  Pages of at most
+	 * 1000 rows from startTime (sourcelimits.c), no age limit. */
+	period(f, i, &start, &end, &is_max);
+	j->end_ms = end - 1;
 	if ((j->km = mdas_klines_new(j->end_ms, MDAS_BINANCE_KLINES_LIMIT)) == NULL) {
 		set_fatal(f, ENOMEM, "fetch");
 		job_free(j);
@@ -650,6 +806,12 @@ done_cb(void *ctx, const struct mdas_http_response *r)
 		job_free(j);
 		return;
 	}
+	/* Binance counts weight per request it answers; every attempt sent
+	 * is counted, as the worst case. */
+	if (j->type == J_BKLINES)
+		f->st->weight += (long)mdas_binance_klines_weight() * r->attempts;
+	else if (j->type == J_BTICKER)
+		f->st->weight += (long)mdas_binance_ticker_weight(j->n) * r->attempts;
 	switch (j->type) {
 	case J_COOKIE:
 		job_free(j);
@@ -678,8 +840,17 @@ add_symbols(struct fetch *f, const char *const *specs, size_t n, size_t *nbad)
 	*nbad = 0;
 	for (i = 0; i < n; i++) {
 		struct sym *s = &f->syms[f->n];
+		int bad = mdas_symbol_resolve(specs[i], f->o->force, &s->src, s->name, &err) < 0;
 
-		if (mdas_symbol_resolve(specs[i], f->o->force, &s->src, s->name, &err) < 0) {
+		/* Another machine's symbol is not ours to fetch, nor to report
+		 * (a bad spec goes by its text, so one machine reports it). */
+		if (f->o->shard_n > 0 && mdas_shard_of(mdas_source_name(bad ? f->o->force : s->src),
+		    bad ? specs[i] : s->name, f->o->shard_n) != f->o->shard_k) {
+			f->st->other_shards++;
+			memset(s, 0, sizeof(*s));
+			continue;
+		}
+		if (bad) {
 			/* Kept, to get its error record: the spec as typed. */
 			s->src = f->o->force;
 			s->done = -1;
@@ -720,6 +891,7 @@ mdas_fetch_run(const struct mdas_fetch_opts *o, const struct mdas_http_opts *htt
 	f->out = out;
 	f->hooks = hooks;
 	f->st = st;
+	f->now = o->now_ms > 0 ? o->now_ms : mdas_now_ms();
 	ho.on_retry = on_retry;
 	ho.ctx = f;
 	if ((f->http = mdas_http_new(&ho, err)) == NULL)
@@ -763,7 +935,7 @@ mdas_fetch_run(const struct mdas_fetch_opts *o, const struct mdas_http_opts *htt
 				continue;
 			if (!last && o->history) {
 				if (src == MDAS_SOURCE_YAHOO)
-					yahoo_chart(f, i, 0, NULL);
+					yahoo_history(f, i);
 				else
 					binance_klines(f, i, mdas_binance_interval(o->interval));
 				continue;

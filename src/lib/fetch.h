@@ -1,11 +1,13 @@
 /* fetch.h: the mdas-fetch driver.  Turns symbol specs into requests on
  * the HTTP engine, follows Yahoo's cookie + crumb flow (with one refresh
  * and the chart fallback), has batched answers split and kline pages
- * merged by fetchbody.h, and writes one NDJSON line per symbol to out: a
- * "raw" envelope or an
- * "error" record (formats in mdas-fetch(1)).  Every symbol given gets
- * exactly one line.  Nothing is printed on stderr: failures reach the
- * caller through the on_failure hook and the stats.
+ * merged by fetchbody.h, and writes NDJSON lines to out: "raw" envelopes
+ * and "error" records (formats in mdas-fetch(1)).  Every symbol given
+ * (of the shard, with shard_n) gets at least one line: one, unless its period is longer than one
+ * request may ask for (sourcelimits.h), when each window gets its own line, in
+ * time order, after a beyond_source_limit record for a part too old for
+ * the source.  Nothing is printed on stderr: failures reach the caller
+ * through the on_failure hook and the stats.
  */
 #ifndef MDAS_FETCH_H
 #define MDAS_FETCH_H
@@ -16,6 +18,7 @@
 
 #include "error.h"
 #include "http.h"
+#include "marks.h"
 #include "symbol.h"
 
 struct mdas_fetch_opts {
@@ -29,18 +32,30 @@ struct mdas_fetch_opts {
 	long batch;                  /* symbols per batched request; 0: the maximum */
 	enum mdas_source force;      /* MDAS_SOURCE_AUTO to detect */
 	int64_t now_ms;              /* "now" for ranges (tests pin it); 0: clock */
+	/* History: a series with a mark is asked for from its last_ts_ms
+	 * (inclusive) to now instead of the range or period (NULL: none). */
+	const struct mdas_marks *marks;
+	/* Keep only the symbols of shard shard_k (1..shard_n) of shard_n
+	 * (shard.h); shard_n 0: all. */
+	int shard_k, shard_n;
 };
 
 struct mdas_fetch_stats {
 	size_t total;                /* symbols */
 	size_t done;                 /* symbols with their line written */
-	size_t failed;               /* of which error records */
+	size_t failed;               /* of which with an error record */
+	size_t marked;               /* symbols asked for from their mark */
+	size_t other_shards;         /* symbols left to the other shards */
+	size_t beyond;               /* beyond_source_limit records */
+	long weight;                 /* Binance request weight sent (per attempt) */
 	struct mdas_http_stats http;
 };
 
 struct mdas_fetch_hooks {
-	/* A symbol failed; the arguments are its error record's fields
-	 * (source and code may be NULL, http_status 0 for none).  May be NULL. */
+	/* A symbol failed, or part of its period is beyond what the source
+	 * serves (code "beyond_source_limit"); the arguments are its error
+	 * record's fields (source and code may be NULL, http_status 0 for
+	 * none).  May be NULL. */
 	void (*on_failure)(void *ctx, const char *source, const char *symbol,
 	    long http_status, const char *code, const char *message);
 	/* Counters changed (a symbol finished or a retry was scheduled). */

@@ -311,6 +311,130 @@ read_stages(const char *path, struct mdas_error *err)
 	return a;
 }
 
+/* ---- The store's statistics ---- */
+
+#define STATS_MAX ((size_t)1 << 20)
+
+/* The tables of store.h's enum mdas_store_table, in its order. */
+static const char *const store_tables[] = { "series", "bars", "quotes", "events", "errors" };
+
+/* The statistics object in path, or NULL with why (a missing file, not
+ * strict UTF-8 JSON, not an object with an engine and a status). */
+static struct json_object *
+read_store_stats(const char *path, char *why, size_t n)
+{
+	struct json_object *o = NULL, *v;
+	struct json_tokener *tok;
+	const char *st;
+	char *buf = NULL;
+	size_t len = 0, at, end;
+	ssize_t k;
+	uint32_t cp;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC)) < 0) {
+		snprintf(why, n, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc(STATS_MAX + 1)) == NULL) {
+		close(fd);
+		snprintf(why, n, "%s: %s", path, strerror(ENOMEM));
+		return NULL;
+	}
+	while (len < STATS_MAX && (k = read(fd, buf + len, STATS_MAX - len)) != 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			snprintf(why, n, "%s: read error: %s", path, strerror(errno));
+			goto out;
+		}
+		len += (size_t)k;
+	}
+	buf[len] = '\0';
+	if (len == STATS_MAX || memchr(buf, '\0', len) != NULL ||
+	    mdas_utf8_invalid_at(buf, len) != len) {
+		snprintf(why, n, "%s: not a statistics object", path);
+		goto out;
+	}
+	/* One value and nothing after it but white space. */
+	if ((tok = json_tokener_new()) != NULL) {
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+		o = json_tokener_parse_ex(tok, buf, (int)len);
+		if (o != NULL && (end = json_tokener_get_parse_end(tok)) < len &&
+		    strspn(buf + end, " \t\r\n") != len - end) {
+			json_object_put(o);
+			o = NULL;
+		}
+		json_tokener_free(tok);
+	}
+	if (!json_object_is_type(o, json_type_object) || mdas_json_bad_escape(buf, len, &at, &cp) ||
+	    !json_object_object_get_ex(o, "engine", &v) || !json_object_is_type(v, json_type_string) ||
+	    (st = str_of(o, "status")) == NULL ||
+	    (strcmp(st, "stored") != 0 && strcmp(st, "failed") != 0)) {
+		json_object_put(o);
+		o = NULL;
+		snprintf(why, n, "%s: not a statistics object", path);
+	}
+out:
+	close(fd);
+	free(buf);
+	return o;
+}
+
+/* The manifest's "store" member for r (NULL: JSON null, no store), and
+ * whether it makes the run partial. */
+static struct json_object *
+store_member(const struct mdas_publish_req *r, int *partial)
+{
+	struct json_object *o, *t, *c, *v;
+	char why[512], *reason;
+	const char *st;
+	size_t i, n;
+
+	*partial = 0;
+	if (r->store_stats == NULL && r->store_engine == NULL)
+		return NULL;
+	why[0] = '\0';
+	if (r->store_stats != NULL &&
+	    (o = read_store_stats(r->store_stats, why, sizeof(why))) != NULL) {
+		st = str_of(o, "status");
+		*partial = strcmp(st, "stored") != 0 ||
+		    (json_object_object_get_ex(o, "rejected", &v) && json_object_get_int64(v) != 0);
+		return o;
+	}
+	/* The program left no usable statistics: a failed load, described by
+	 * the caller (the pipeline passes the program's last error). */
+	*partial = 1;
+	o = json_object_new_object();
+	add(o, "engine", r->store_engine != NULL ? json_object_new_string(r->store_engine) : NULL);
+	add(o, "database", r->store_database != NULL ?
+	    json_object_new_string(r->store_database) : NULL);
+	add(o, "status", json_object_new_string("failed"));
+	if (r->store_reason != NULL && *r->store_reason != '\0') {
+		n = strlen(r->store_reason);
+		if (n > 1000)
+			n = 1000;
+		if ((reason = malloc(3 * n + 1)) != NULL) {
+			mdas_utf8_replace(r->store_reason, n, reason, 3 * n + 1, mdas_utf8_is_control);
+			add(o, "reason", json_object_new_string(reason));
+			free(reason);
+		}
+	} else
+		add(o, "reason", json_object_new_string(why[0] != '\0' ? why :
+		    "the store program reported nothing"));
+	t = json_object_new_object();
+	for (i = 0; i < sizeof(store_tables) / sizeof(store_tables[0]); i++) {
+		c = json_object_new_object();
+		add(c, "inserted", json_object_new_int64(0));
+		add(c, "updated", json_object_new_int64(0));
+		add(c, "unchanged", json_object_new_int64(0));
+		add(t, store_tables[i], c);
+	}
+	add(o, "tables", t);
+	add(o, "rejected", json_object_new_int64(0));
+	return o;
+}
+
 static int
 hash_path(const char *path, char hex[MDAS_SHA256_HEX], struct mdas_error *err)
 {
@@ -342,6 +466,8 @@ request_utf8(const struct mdas_publish_req *r, struct mdas_error *err)
 		return mdas_error_set(err, "the configuration path: not valid UTF-8");
 	if (!utf8_ok(r->export_dir))
 		return mdas_error_set(err, "the export directory path: not valid UTF-8");
+	if (!utf8_ok(r->store_engine) || !utf8_ok(r->store_database))
+		return mdas_error_set(err, "the store's engine or database: not valid UTF-8");
 	for (i = 0; i < r->nsymbols; i++)
 		if (!utf8_ok(r->symbols[i]))
 			return mdas_error_set(err, "symbol %zu: not valid UTF-8", i + 1);
@@ -356,9 +482,10 @@ mdas_manifest_build(const struct mdas_publish_req *r, const uint64_t *sizes,
     char (*sha256)[65], int *partial, struct mdas_error *err)
 {
 	struct tally t = { 0, 0, 0, 0, 0, NULL, NULL, NULL };
-	struct json_object *m = NULL, *o, *a, *stages;
+	struct json_object *m = NULL, *o, *a, *stages, *store;
 	char iso[MDAS_ISO_MAX], hex[MDAS_SHA256_HEX];
 	int64_t now = mdas_now_ms();
+	int store_partial;
 	size_t i;
 
 	if (request_utf8(r, err) != 0)
@@ -385,10 +512,13 @@ mdas_manifest_build(const struct mdas_publish_req *r, const uint64_t *sizes,
 		json_object_object_add(t.failed_set, s, json_object_new_boolean(1));
 		json_object_array_add(t.failed, failed_entry(s, NULL, NULL, "no records"));
 	}
-	*partial = r->partial || t.error > 0 || json_object_array_length(t.failed) > 0;
+	store = store_member(r, &store_partial);
+	*partial = r->partial || t.error > 0 || json_object_array_length(t.failed) > 0 ||
+	    store_partial;
 
 	if ((m = json_object_new_object()) == NULL) {
 		json_object_put(stages);
+		json_object_put(store);
 		goto nomem;
 	}
 	add(m, "run_id", json_object_new_string(r->run_id));
@@ -405,6 +535,7 @@ mdas_manifest_build(const struct mdas_publish_req *r, const uint64_t *sizes,
 		if (hash_path(r->config_path, hex, err) != 0) {
 			json_object_put(o);
 			json_object_put(stages);
+			json_object_put(store);
 			goto fail;
 		}
 		add(o, "sha256", json_object_new_string(hex));
@@ -449,6 +580,7 @@ mdas_manifest_build(const struct mdas_publish_req *r, const uint64_t *sizes,
 	add(o, "failed", json_object_get(t.failed));
 	add(m, "symbols", o);
 	add(m, "stages", stages);
+	add(m, "store", store);
 	json_object_put(t.with_data);
 	json_object_put(t.failed);
 	json_object_put(t.failed_set);

@@ -69,6 +69,18 @@ struct mdas_publish_req {
 	size_t nsymbols;
 	const struct mdas_publish_file *files;
 	size_t nfiles;
+	/* The record store (mdas-store(7)): the manifest's "store" member.
+	 * store_stats: the --stats FILE its program wrote ({"engine",
+	 * "database", "status": "stored"|"failed", "reason", "tables",
+	 * "rejected"}), used as it is when it is such an object; else, when
+	 * store_engine is set, a "failed" object is built from store_engine,
+	 * store_database (NULL: null) and store_reason.  Neither set: the
+	 * member is null (no store).  A store that did not store, or that
+	 * rejected records, makes the run partial. */
+	const char *store_stats;
+	const char *store_engine;     /* "sqlite", "postgresql" */
+	const char *store_database;
+	const char *store_reason;     /* any bytes: made valid UTF-8 */
 	unsigned pause_ms;        /* test only: sleep after each step of 4-6 */
 };
 

@@ -12,6 +12,7 @@
 #include "fsutil.h"
 #include "jsonget.h"
 #include "settings.h"
+#include "shard.h"
 #include "utf8.h"
 
 #ifndef MDAS_PKGDATADIR
@@ -31,12 +32,15 @@ enum kind {
 	K_NAME,          /* file-name safe: [A-Za-z0-9._-]+ */
 	K_PATH,          /* a non-empty path */
 	K_PATH_OR_NULL,  /* a directory, or null for "not set" */
+	K_STRING_OR_NULL, /* a non-empty string, or null for "not set" */
+	K_IDENT,         /* an SQL identifier: [a-z_][a-z0-9_]{0,62} */
 	K_BOOL,
 	K_POS_INT,
 	K_NONNEG_INT,
 	K_POS_NUMBER,
 	K_SYMBOL_ARRAY,  /* symbols: no quotes or backslashes either */
 	K_ENUM,          /* one of the words in `choices` */
+	K_SHARD_OR_NULL, /* "K/N" (shard.h), or null for all symbols */
 };
 
 struct key_spec {
@@ -54,12 +58,16 @@ struct key_spec {
 #define INT_MAX_DEFAULT 9007199254740992.0   /* 2^53 */
 #define NUMBER_MAX_DEFAULT 1e9
 
+#define IDENT_EXPECTED "expected a name of lower-case letters, digits and '_', " \
+	"not starting with a digit, at most 63 characters"
+
 /* Keep in step with config/settings_example.json (a test compares them). */
 static const struct key_spec specs[] = {
 	{ "data_sources.symbols", K_SYMBOL_ARRAY, "[\"AAPL\",\"MSFT\",\"BTCUSDT\",\"ETHUSDT\"]", NULL, NULL, 0 },
 	{ "data_sources.yahoo.base_url", K_URL, "\"https://query1.finance.yahoo.com\"", NULL, "MDAS_YAHOO_BASE_URL", 0 },
 	{ "data_sources.yahoo.cookie_url", K_URL, "\"https://fc.yahoo.com\"", NULL, "MDAS_YAHOO_COOKIE_URL", 0 },
 	{ "data_sources.binance.base_url", K_URL, "\"https://api.binance.com\"", NULL, "MDAS_BINANCE_BASE_URL", 0 },
+	{ "data_sources.shard", K_SHARD_OR_NULL, "null", NULL, NULL, 0 },
 	{ "fetch.mode", K_ENUM, "\"quote\"", "quote|history", NULL, 0 },
 	{ "fetch.interval", K_ENUM, "\"1d\"", "1m|2m|5m|15m|30m|60m|90m|1h|4h|1d|5d|1wk|1mo|3mo", NULL, 0 },
 	{ "fetch.range", K_ENUM, "\"1mo\"", "1d|5d|1mo|3mo|6mo|1y|2y|5y|10y|ytd|max", NULL, 0 },
@@ -89,6 +97,14 @@ static const struct key_spec specs[] = {
 	{ "logging.level", K_ENUM, "\"info\"", "debug|info|notice|warning|error", NULL, 0 },
 	{ "logging.max_bytes", K_POS_INT, "10485760", NULL, NULL, 0 },
 	{ "logging.backup_count", K_NONNEG_INT, "5", NULL, NULL, 0 },
+	/* The record store (mdas-store(7)).  store.dsn may hold a password:
+	 * no message ever shows a value of this key (none shows any value). */
+	{ "store.kind", K_ENUM, "\"sqlite\"", "sqlite|postgresql|none", NULL, 0 },
+	{ "store.path", K_PATH, "\"data/mdas.sqlite\"", NULL, NULL, 0 },
+	{ "store.dsn", K_STRING_OR_NULL, "null", NULL, NULL, 0 },
+	{ "store.schema", K_IDENT, "\"mdas\"", NULL, NULL, 0 },
+	/* A day; SQLite takes the timeout as an int of milliseconds. */
+	{ "store.busy_timeout_seconds", K_POS_NUMBER, "30", NULL, NULL, 86400 },
 };
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
 
@@ -262,6 +278,24 @@ check_value(const struct key_spec *k, struct json_object *v, char *buf, size_t n
 		    json_object_get_string_len(v) == 0)
 			return "expected a directory path or null";
 		return NULL;
+	case K_STRING_OR_NULL:
+		if (v == NULL || json_object_is_type(v, json_type_null))
+			return NULL;
+		if (!json_object_is_type(v, json_type_string) ||
+		    json_object_get_string_len(v) == 0)
+			return "expected a non-empty string or null";
+		return NULL;
+	case K_IDENT:
+		/* The rule of mdas_store_identifier_ok() (store.h): the name
+		 * goes into SQL unquoted, so nothing else is ever accepted. */
+		if (!json_object_is_type(v, json_type_string))
+			return IDENT_EXPECTED;
+		str = json_object_get_string(v);
+		len = strlen(str);
+		if (len == 0 || len > 63 || !(str[0] == '_' || (str[0] >= 'a' && str[0] <= 'z')) ||
+		    strspn(str, "abcdefghijklmnopqrstuvwxyz0123456789_") != len)
+			return IDENT_EXPECTED;
+		return NULL;
 	case K_BOOL:
 		if (!json_object_is_type(v, json_type_boolean))
 			return "expected true or false";
@@ -305,6 +339,19 @@ check_value(const struct key_spec *k, struct json_object *v, char *buf, size_t n
 			}
 		}
 		return NULL;
+	case K_SHARD_OR_NULL: {
+		int sk, sn;
+		char sw[96];
+
+		if (v == NULL || json_object_is_type(v, json_type_null))
+			return NULL;
+		if (!json_object_is_type(v, json_type_string) ||
+		    mdas_shard_parse(json_object_get_string(v), &sk, &sn, sw, sizeof(sw)) < 0) {
+			snprintf(buf, n, "expected \"K/N\" (shard K of N, 1 <= K <= N) or null");
+			return buf;
+		}
+		return NULL;
+	}
 	case K_ENUM:
 		if (!json_object_is_type(v, json_type_string) ||
 		    !enum_has(k->choices, json_object_get_string(v))) {

@@ -29,6 +29,7 @@
 
 #include "cli.h"
 #include "fsutil.h"
+#include "generate.h"
 #include "jsonw.h"
 #include "log.h"
 #include "request.h"
@@ -54,6 +55,8 @@ struct conn {
 	int64_t due_ms;              /* CONN_WAITING: when to answer;
 	                                CONN_LINGERING: when to give up */
 	const struct replay_response *resp;
+	struct replay_response gen;  /* a generated answer: resp points here */
+	char *gen_body;
 	int head_only;               /* HEAD: no body */
 	int keep_alive;              /* client allows another request */
 	int minor;                   /* client's HTTP/1.<minor> */
@@ -140,6 +143,7 @@ conn_close(struct server *srv, size_t idx, int reset)
 	close(c->fd);
 	free(c->in);
 	free(c->out);
+	free(c->gen_body);
 	free(c);
 	srv->conns[idx] = srv->conns[--srv->nconns];
 	srv->at_fd_limit = 0;
@@ -548,6 +552,21 @@ next_request(struct server *srv, size_t idx)
 		c->resp = &rt->responses[seq];
 	} else
 		c->resp = &srv->scenario->fallback;
+	if (c->resp->generate != GEN_NONE) {
+		/* The same response with a body made for this request. */
+		c->gen = *c->resp;
+		free(c->gen_body);
+		c->gen_body = NULL;
+		if (replay_generate((enum replay_gen)c->resp->generate, req.path, req.query,
+		    &c->gen.status, &c->gen_body, &c->gen.body_len) < 0) {
+			mdas_errorx("conn %lu: out of memory", c->id);
+			replay_request_clear(&req);
+			conn_close(srv, idx, 1);
+			return 1;
+		}
+		c->gen.body = c->gen_body;
+		c->resp = &c->gen;
+	}
 	log_write(srv, c, &req, route, seq, c->resp->reset ? 0 : c->resp->status);
 	mdas_debug("conn %lu: %s %s -> route %ld seq %ld", c->id, req.method,
 	    req.target, route, seq);

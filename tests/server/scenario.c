@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "generate.h"
 #include "scenario.h"
 
 /* Fixtures are small recorded bodies; a cap keeps a wrong path (say, a
@@ -185,9 +186,9 @@ parse_response(struct json_object *obj, const char *where, const char *fixtures_
 {
 	static const char *const keys[] = { "status", "headers", "body_file", "body",
 		"delay_ms", "truncate", "reset", "close", "header_bytes", "header_count",
-		"chunked", "bad_chunked", NULL };
+		"chunked", "bad_chunked", "generate", NULL };
 	struct json_object *hdrs;
-	const char *body = NULL, *body_file = NULL;
+	const char *body = NULL, *body_file = NULL, *gen = NULL;
 	char path[PATH_MAX];
 	long status = 200;
 	size_t i, n;
@@ -208,8 +209,15 @@ parse_response(struct json_object *obj, const char *where, const char *fixtures_
 	    get_bool(obj, "chunked", where, &r->chunked, err) < 0 ||
 	    get_bool(obj, "bad_chunked", where, &r->bad_chunked, err) < 0 ||
 	    get_string(obj, "body", where, &body, err) < 0 ||
-	    get_string(obj, "body_file", where, &body_file, err) < 0)
+	    get_string(obj, "body_file", where, &body_file, err) < 0 ||
+	    get_string(obj, "generate", where, &gen, err) < 0)
 		return -1;
+	if (gen != NULL && (r->generate = (int)replay_gen_parse(gen)) == GEN_NONE)
+		return mdas_error_set(err, "%s: generate: expected \"klines\" or \"chart\", "
+		    "not '%s'", where, gen);
+	if (gen != NULL && (body != NULL || body_file != NULL || r->truncate >= 0))
+		return mdas_error_set(err, "%s: generate excludes body, body_file and truncate",
+		    where);
 	r->status = (int)status;
 	if (r->bad_chunked)
 		r->chunked = 1;

@@ -29,6 +29,7 @@ struct replay_response {
 	long header_count;           /* >0: this many extra X-Pad-N headers */
 	int chunked;                 /* Transfer-Encoding: chunked */
 	int bad_chunked;             /* chunked, then a chunk size that is not hex */
+	int generate;                /* enum replay_gen (generate.h): body made per request */
 	int has_content_length;      /* the scenario names Content-Length itself */
 	int has_content_type;
 };
