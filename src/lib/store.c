@@ -353,10 +353,33 @@ kind_name(enum mdas_store_table t)
 }
 
 /* What map_data() and map_series() need of each column, found once. */
+enum col_check { CK_NONE, CK_HIGH, CK_LOW, CK_NONNEG, CK_POSITIVE, CK_KIND };
+
 struct col_info {
 	int slot;                 /* of the record field (kind: type) */
 	unsigned char imputed, run_id;
+	unsigned char check;      /* what check_rec() tests (enum col_check) */
 };
+
+static enum col_check
+check_of(const char *name)
+{
+	static const char *const nonneg[] = {
+		"volume", "quote_volume", "trades", "bid_size", "ask_size", "ts_ms",
+	};
+	size_t i;
+
+	if (strcmp(name, "high") == 0)
+		return CK_HIGH;
+	if (strcmp(name, "low") == 0)
+		return CK_LOW;
+	for (i = 0; i < sizeof nonneg / sizeof nonneg[0]; i++)
+		if (strcmp(name, nonneg[i]) == 0)
+			return CK_NONNEG;
+	if (strcmp(name, "numerator") == 0 || strcmp(name, "denominator") == 0)
+		return CK_POSITIVE;
+	return strcmp(name, "kind") == 0 ? CK_KIND : CK_NONE;
+}
 
 static const struct col_info *
 col_info(enum mdas_store_table t)
@@ -374,6 +397,7 @@ col_info(enum mdas_store_table t)
 				    "type" : name);
 				info[k][i].imputed = strcmp(name, "imputed") == 0;
 				info[k][i].run_id = strcmp(name, "run_id") == 0;
+				info[k][i].check = (unsigned char)check_of(name);
 			}
 		ready = 1;
 	}
@@ -484,36 +508,50 @@ map_series(struct mdas_store_map *m, enum mdas_store_table t,
 }
 
 /* What the tables' CHECKs say, tested before the database sees a row so
- * that both engines reject the same records with the same words. */
+ * that both engines reject the same records with the same words.  The
+ * numbers are the record's own values (what strtod() reads the row's
+ * text as: the same text, read the same way). */
 static int
-check_row(const struct mdas_store_row *row, struct mdas_error *err)
+check_rec(const struct mdas_store_row *row, const struct mdas_export_rec *rec,
+    struct mdas_error *err)
 {
 	const struct mdas_store_table_def *def = &mdas_store_tables[row->table];
+	const struct col_info *info = col_info(row->table);
 	const char *hi = NULL, *lo = NULL;
+	double vhi = 0, vlo = 0, x;
 	size_t i;
 
 	for (i = 0; i < def->ncols; i++) {
 		const char *name = def->cols[i].name, *v = row->val[i];
 
-		if (v == NULL)
+		if (v == NULL || info[i].check == CK_NONE)
 			continue;
-		if (strcmp(name, "high") == 0)
+		/* A number, or the row would have been refused (put_val). */
+		x = info[i].check == CK_KIND ? 0 : mdas_export_at(rec, info[i].slot)->d;
+		switch (info[i].check) {
+		case CK_HIGH:
 			hi = v;
-		else if (strcmp(name, "low") == 0)
+			vhi = x;
+			break;
+		case CK_LOW:
 			lo = v;
-		else if ((strcmp(name, "volume") == 0 || strcmp(name, "quote_volume") == 0 ||
-		    strcmp(name, "trades") == 0 || strcmp(name, "bid_size") == 0 ||
-		    strcmp(name, "ask_size") == 0 || strcmp(name, "ts_ms") == 0) &&
-		    strtod(v, NULL) < 0)
-			return mdas_error_set(err, "%s %s is negative", name, v);
-		else if ((strcmp(name, "numerator") == 0 || strcmp(name, "denominator") == 0) &&
-		    !(strtod(v, NULL) > 0))
-			return mdas_error_set(err, "%s %s is not above 0", name, v);
-		else if (strcmp(name, "kind") == 0 && strcmp(v, "dividend") != 0 &&
-		    strcmp(v, "split") != 0)
-			return mdas_error_set(err, "type %s is not an event", v);
+			vlo = x;
+			break;
+		case CK_NONNEG:
+			if (x < 0)
+				return mdas_error_set(err, "%s %s is negative", name, v);
+			break;
+		case CK_POSITIVE:
+			if (!(x > 0))
+				return mdas_error_set(err, "%s %s is not above 0", name, v);
+			break;
+		case CK_KIND:
+			if (strcmp(v, "dividend") != 0 && strcmp(v, "split") != 0)
+				return mdas_error_set(err, "type %s is not an event", v);
+			break;
+		}
 	}
-	if (hi != NULL && lo != NULL && strtod(hi, NULL) < strtod(lo, NULL))
+	if (hi != NULL && lo != NULL && vhi < vlo)
 		return mdas_error_set(err, "high %s is below low %s", hi, lo);
 	return 0;
 }
@@ -550,7 +588,7 @@ mdas_store_map_rec(struct mdas_store_map *m, const struct mdas_export_rec *rec,
 	else
 		return mdas_error_set(err, "type: not a record the store keeps");
 	row_reset(&m->data, t, line);
-	if (map_data(m, &m->data, t, rec, err) != 0 || check_row(&m->data, err) != 0)
+	if (map_data(m, &m->data, t, rec, err) != 0 || check_rec(&m->data, rec, err) != 0)
 		return -1;
 	rows[0] = &m->data;
 	if (t != MDAS_ST_EVENTS) {
