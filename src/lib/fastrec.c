@@ -20,6 +20,9 @@
 #define INT_DIGITS_MAX 18     /* never clamped, never INT64_MIN/MAX */
 #define POW10_EXACT 22        /* 10^22 is the largest exact power */
 #define MANT_EXACT (UINT64_C(1) << 53)
+/* Array elements a line may hold here (imputed holds at most 36): more
+ * go to json-c, so the element list stays small whatever the input. */
+#define ELEMS_MAX 1024
 
 static const char *const error_only[] = {
 	"stage", "http_status", "code", "message", "retryable", "attempts",
@@ -363,6 +366,8 @@ scan_number(const char *s, size_t end, size_t *pos, struct pend *pv)
 static int
 add_elem(struct mdas_fastrec *f, size_t start, size_t len, int esc)
 {
+	if (f->nel == ELEMS_MAX)
+		return 0;
 	if (f->nel == f->cap) {
 		size_t cap = f->cap ? f->cap * 2 : 64;
 		struct elem *el = realloc(f->el, cap * sizeof(*el));
@@ -380,7 +385,7 @@ add_elem(struct mdas_fastrec *f, size_t start, size_t len, int esc)
 	f->el[f->nel].len = len;
 	f->el[f->nel].esc = esc;
 	f->nel++;
-	return 0;
+	return 1;
 }
 
 static size_t
@@ -398,7 +403,7 @@ scan(struct mdas_fastrec *f, const char *s, size_t end)
 {
 	struct pend dummy, *pv;
 	size_t i = skip_ws(s, 0), k0;
-	int prev = NSLOTS, slot, esc;
+	int prev = NSLOTS, slot, esc, rc;
 
 	if (s[i] != '{')
 		return 0;
@@ -474,8 +479,8 @@ scan(struct mdas_fastrec *f, const char *s, size_t end)
 				if (scan_string(s, end, &i, &esc) < 0)
 					return 0;
 				if (pv != &dummy) {
-					if (add_elem(f, k0, i - k0, esc) < 0)
-						return -1;
+					if ((rc = add_elem(f, k0, i - k0, esc)) <= 0)
+						return rc;
 					pv->ne++;
 				}
 				i = skip_ws(s, i + 1);

@@ -340,6 +340,17 @@ main(void)
 	add_file(path, 1);
 	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
 		emit(lines[i], strlen(lines[i]));
+	/* Arrays around the fast path's limit of 1024 elements. */
+	for (i = 1020; i < 1030; i++) {
+		char big[8192];
+		size_t at, k;
+
+		at = (size_t)snprintf(big, sizeof(big), "{\"type\":\"bar\",\"imputed\":[");
+		for (k = 0; k < i; k++)
+			at += (size_t)snprintf(big + at, sizeof(big) - at, "%s\"\"", k ? "," : "");
+		at += (size_t)snprintf(big + at, sizeof(big) - at, "],\"x\":[\"a\"]}");
+		emit(big, at);
+	}
 	snprintf(path, sizeof(path), "%s/tests/golden", top);
 	add_dir(path);
 	snprintf(path, sizeof(path), "%s/tests/fuzz/crashes", top);
