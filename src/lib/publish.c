@@ -1273,12 +1273,24 @@ static int
 retire_finish(int dfd, const char *dir, const char *rname, const char *prefix,
     struct json_object *m, mdas_publish_note_fn note, void *ctx, struct mdas_error *err)
 {
+	const char *mname = rname + strlen(RETIRE_PREFIX);
 	struct entry *e;
+	struct stat a, b;
 	ssize_t n, i;
 	int rc = 0, k;
 
 	if ((n = manifest_entries(m, &e)) < 0)
 		return mdas_error_set(err, "%s/%s: not a valid retire record", dir, rname);
+	/* A link() fallback of the move aside cut short leaves the manifest
+	 * under both names: it goes first, before any file it lists. */
+	if (fstatat(dfd, rname, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fstatat(dfd, mname, &b, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(b.st_mode) &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		if (unlinkat(dfd, mname, 0) != 0 || fsync_fd_dir(dfd, dir, err) != 0) {
+			free(e);
+			return mdas_error_errno(err, errno, "%s/%s: cannot remove", dir, mname);
+		}
+	}
 	for (i = 0; i < n; i++) {
 		if (latest_name(prefix, e[i].name))
 			continue;
