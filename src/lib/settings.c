@@ -41,6 +41,7 @@ enum kind {
 	K_SYMBOL_ARRAY,  /* symbols: no quotes or backslashes either */
 	K_ENUM,          /* one of the words in `choices` */
 	K_SHARD_OR_NULL, /* "K/N" (shard.h), or null for all symbols */
+	K_POS_INT_OR_NULL, /* a positive integer, or null for "not set" */
 };
 
 struct key_spec {
@@ -91,6 +92,9 @@ static const struct key_spec specs[] = {
 	{ "export.dir", K_PATH, "\"data/exports\"", NULL, NULL, 0 },
 	{ "export.prefix", K_NAME, "\"market_data\"", NULL, NULL, 0 },
 	{ "export.fallback_dir", K_PATH_OR_NULL, "null", NULL, NULL, 0 },
+	/* Snapshot retention (mdas-publish(1)): null keeps every run. */
+	{ "export.keep_runs", K_POS_INT_OR_NULL, "null", NULL, NULL, 1000000000 },
+	{ "export.latest", K_BOOL, "true", NULL, NULL, 0 },
 	{ "state_dir", K_PATH, "\"data\"", NULL, "MDAS_STATE_DIR", 0 },
 	{ "logging.dir", K_PATH, "\"logs\"", NULL, NULL, 0 },
 	{ "logging.format", K_ENUM, "\"text\"", "text|json", NULL, 0 },
@@ -299,6 +303,15 @@ check_value(const struct key_spec *k, struct json_object *v, char *buf, size_t n
 	case K_BOOL:
 		if (!json_object_is_type(v, json_type_boolean))
 			return "expected true or false";
+		return NULL;
+	case K_POS_INT_OR_NULL:
+		if (v == NULL || json_object_is_type(v, json_type_null))
+			return NULL;
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
+		    json_object_get_int64(v) > (int64_t)k->max) {
+			snprintf(buf, n, "expected a positive integer up to %.17g or null", k->max);
+			return buf;
+		}
 		return NULL;
 	case K_POS_INT:
 	case K_NONNEG_INT:
