@@ -314,7 +314,7 @@ read_stages(const char *path, struct mdas_error *err)
 
 /* ---- The store's statistics ---- */
 
-#define STATS_MAX ((size_t)1 << 20)
+#define STATS_MAX ((size_t)16 << 20)   /* per-series lines: about 70000 series */
 
 /* The tables of store.h's enum mdas_store_table, in its order. */
 static const char *const store_tables[] = { "series", "bars", "quotes", "events", "errors" };

@@ -13,6 +13,7 @@
 #include "jsonget.h"
 #include "settings.h"
 #include "shard.h"
+#include "timeutil.h"
 #include "utf8.h"
 
 #ifndef MDAS_PKGDATADIR
@@ -42,6 +43,7 @@ enum kind {
 	K_ENUM,          /* one of the words in `choices` */
 	K_SHARD_OR_NULL, /* "K/N" (shard.h), or null for all symbols */
 	K_POS_INT_OR_NULL, /* a positive integer, or null for "not set" */
+	K_BACKFILL_OR_NULL, /* a range word or an ISO date (fetch.backfill), or null */
 };
 
 struct key_spec {
@@ -72,6 +74,8 @@ static const struct key_spec specs[] = {
 	{ "fetch.mode", K_ENUM, "\"quote\"", "quote|history", NULL, 0 },
 	{ "fetch.interval", K_ENUM, "\"1d\"", "1m|2m|5m|15m|30m|60m|90m|1h|4h|1d|5d|1wk|1mo|3mo", NULL, 0 },
 	{ "fetch.range", K_ENUM, "\"1mo\"", "1d|5d|1mo|3mo|6mo|1y|2y|5y|10y|ytd|max", NULL, 0 },
+	/* The first run of a series with a store (no mark yet); null: fetch.range. */
+	{ "fetch.backfill", K_BACKFILL_OR_NULL, "null", "1d|5d|1mo|3mo|6mo|1y|2y|5y|10y|ytd|max", NULL, 0 },
 	{ "http.timeout_seconds", K_POS_NUMBER, "20", NULL, NULL, 0 },
 	{ "http.connect_timeout_seconds", K_POS_NUMBER, "10", NULL, NULL, 0 },
 	{ "http.retries", K_NONNEG_INT, "4", NULL, NULL, 0 },
@@ -364,6 +368,19 @@ check_value(const struct key_spec *k, struct json_object *v, char *buf, size_t n
 			return buf;
 		}
 		return NULL;
+	}
+	case K_BACKFILL_OR_NULL: {
+		int64_t ms;
+		struct mdas_error e;
+
+		if (v == NULL || json_object_is_type(v, json_type_null))
+			return NULL;
+		if (json_object_is_type(v, json_type_string) &&
+		    (enum_has(k->choices, json_object_get_string(v)) ||
+		    mdas_parse_iso(json_object_get_string(v), &ms, &e) == 0))
+			return NULL;
+		return "expected a range (1d, 5d, 1mo, 3mo, 6mo, 1y, 2y, 5y, 10y, ytd, max), "
+		    "an ISO 8601 date such as \"2021-01-01\", or null (fetch.range)";
 	}
 	case K_ENUM:
 		if (!json_object_is_type(v, json_type_string) ||
