@@ -287,7 +287,8 @@ put_imputed(struct mdas_store_row *row, size_t i, struct json_object *v)
 		memcpy(tmp + len, s, sl);
 		len += sl;
 	}
-	if (len == 0)
+	/* [""] is imputed too: only an empty array (or none) is real. */
+	if (n == 0)
 		return 0;
 	return row_put(row, i, tmp, len);
 }
