@@ -328,6 +328,11 @@ map_data(struct mdas_store_map *m, struct mdas_store_row *row,
 			return mdas_error_set(err, "%s: %s", field, why);
 		if (strcmp(c->name, "run_id") == 0 && row->val[i] == NULL && m->run_id != NULL)
 			row_ref(row, i, m->run_id, strlen(m->run_id));
+		/* An empty source, symbol or interval is no key: a bar of
+		 * interval "" would be the symbol's quote series (store.h). */
+		if ((c->flags & MDAS_SC_KEY) && c->type == MDAS_SQL_TEXT &&
+		    row->val[i] != NULL && row->len[i] == 0)
+			row->val[i] = NULL;
 		if ((c->flags & MDAS_SC_NOTNULL) && row->val[i] == NULL)
 			return mdas_error_set(err, "a %s needs %s %s to be stored", kind_name(t),
 			    strchr("aeiou", field[0]) != NULL ? "an" : "a", field);
