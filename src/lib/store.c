@@ -10,6 +10,7 @@
 
 #include "jsonw.h"
 #include "store.h"
+#include "timeutil.h"
 
 #define T MDAS_SQL_TEXT
 #define I MDAS_SQL_BIGINT
@@ -205,6 +206,20 @@ put_value(struct mdas_store_row *row, size_t i, enum mdas_store_type type,
 		if (type != MDAS_SQL_TEXT && type != MDAS_SQL_TIME && type != MDAS_SQL_DATE) {
 			*why = "expected a number";
 			return -1;
+		}
+		if (type == MDAS_SQL_TIME) {
+			/* One spelling per instant ("...T10:15:00.123Z"), whatever
+			 * offset or precision the record used: SQLite keeps the
+			 * text, and it must sort as the instant does.  (The
+			 * reader has checked the time; text that does not parse
+			 * goes as it came, for the database to judge.) */
+			struct mdas_error perr;
+			int64_t ms;
+
+			if (mdas_parse_iso(s, &ms, &perr) == 0 &&
+			    (n = mdas_format_iso_ms(ms, tmp)) > 0)
+				return row_put(row, i, tmp, (size_t)n) == 0 ? 0 :
+				    (*why = "record too large to store", -1);
 		}
 		row_ref(row, i, s, len);
 		return 0;
