@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +12,11 @@
 #include "fsutil.h"
 #include "jsonw.h"
 #include "log.h"
+#include "runid.h"
 #include "settings.h"
 #include "storesink.h"
 #include "timeutil.h"
+#include "utf8.h"
 
 /* One program, one engine. */
 static const struct mdas_store_engine *engine;
@@ -156,6 +159,66 @@ open_store(struct store_sink *s, enum mdas_store_mode mode, struct mdas_error *e
 	return status == MDAS_SINK_REFUSED ? MDAS_SINK_REFUSED : -1;
 }
 
+/* True when v holds a number JSON cannot write (json-c reads NaN and
+ * Infinity even when strict) or a "\u0000" (which jsonb refuses). */
+static int
+unstorable(struct json_object *v)
+{
+	size_t i, n;
+
+	switch (json_object_get_type(v)) {
+	case json_type_double:
+		return !isfinite(json_object_get_double(v));
+	case json_type_string:
+		return memchr(json_object_get_string(v), '\0',
+		    (size_t)json_object_get_string_len(v)) != NULL;
+	case json_type_array:
+		n = json_object_array_length(v);
+		for (i = 0; i < n; i++)
+			if (unstorable(json_object_array_get_idx(v, i)))
+				return 1;
+		return 0;
+	case json_type_object: {
+		json_object_object_foreach(v, key, val) {
+			(void)key;
+			if (unstorable(val))
+				return 1;
+		}
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+/* The JSON value that is the whole of text[0..len) (strict RFC 8259,
+ * white space around it), or NULL: the manifest column holds JSON in
+ * both engines, and PostgreSQL's jsonb would refuse the rest. */
+static struct json_object *
+parse_strict(const char *text, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *doc;
+	size_t end;
+
+	if (tok == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
+	doc = json_tokener_parse_ex(tok, text, (int)len + 1);
+	if (doc != NULL && json_tokener_get_error(tok) == json_tokener_success) {
+		for (end = json_tokener_get_parse_end(tok); end < len; end++)
+			if (strchr(" \t\r\n", text[end]) == NULL)
+				break;
+		if (end >= len && !unstorable(doc)) {
+			json_tokener_free(tok);
+			return doc;
+		}
+	}
+	json_object_put(doc);
+	json_tokener_free(tok);
+	return NULL;
+}
+
 /* Reads the manifest of a published run: its text and run_id. */
 static char *
 read_manifest(const char *path, char *run_id, size_t n, struct mdas_error *err)
@@ -181,12 +244,18 @@ read_manifest(const char *path, char *run_id, size_t n, struct mdas_error *err)
 	if (ferror(fp) || len > MANIFEST_MAX)
 		mdas_error_set(err, "%s: %s", path, ferror(fp) ? strerror(EIO) :
 		    "larger than 16 MiB: not a manifest");
-	else if ((doc = json_tokener_parse(text)) == NULL ||
+	else if (memchr(text, '\0', len) != NULL ||
+	    mdas_utf8_invalid_at(text, len) != len ||
+	    (doc = parse_strict(text, len)) == NULL ||
 	    !json_object_is_type(doc, json_type_object))
 		mdas_error_set(err, "%s: not a JSON object", path);
 	else if (!json_object_object_get_ex(doc, "run_id", &id) ||
 	    !json_object_is_type(id, json_type_string))
 		mdas_error_set(err, "%s: no run_id: not a manifest", path);
+	else if (!mdas_runid_valid(json_object_get_string(id)) ||
+	    strlen(json_object_get_string(id)) >= n)
+		mdas_error_set(err, "%s: run_id: not a valid run ID (1-64 characters "
+		    "of A-Za-z0-9_-)", path);
 	else {
 		snprintf(run_id, n, "%s", json_object_get_string(id));
 		json_object_put(doc);
