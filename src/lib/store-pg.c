@@ -33,7 +33,8 @@
  * is stored (store.h: the refused callback).
  *
  * SQL is made of constants, the schema name (checked by
- * mdas_store_identifier_ok(), so never quoted or escaped), numbers and
+ * mdas_store_identifier_ok(), so it holds no '"' and goes in double
+ * quotes unescaped: a keyword such as user is a name too), numbers and
  * parameters; values only ever travel as COPY data or parameters.
  * Messages name the server by host, port, database and user, never with
  * the connection string, and any password is cut out of what libpq says.
@@ -82,6 +83,8 @@ struct mdas_store {
 	PGconn *conn;
 	enum mdas_store_mode mode;
 	char schema[64];
+	char qschema[68];            /* "schema": quoted, so that a keyword
+	                              * (select, user) is a name too */
 	char target[512];            /* "PostgreSQL host=H port=P dbname=D user=U" */
 	char run_id[128];
 	char started_at[64];
@@ -391,7 +394,7 @@ add_insert(struct mdas_store *s, size_t *len, enum mdas_store_table t,
 	char prefix[80];
 	size_t n;
 
-	snprintf(prefix, sizeof prefix, "%s.", s->schema);
+	snprintf(prefix, sizeof prefix, "%s.", s->qschema);
 	if (add(s, len, "INSERT INTO %s%s (", prefix, d->name) < 0)
 		return -1;
 	if (*len >= PG_SQLMAX ||
@@ -458,13 +461,13 @@ create_schema(struct mdas_store *s, struct mdas_error *err)
 	 * tables but not create in the database can still load. */
 	if (!exists) {
 		len = 0;
-		if (add(s, &len, "CREATE SCHEMA %s", s->schema) < 0 ||
+		if (add(s, &len, "CREATE SCHEMA %s", s->qschema) < 0 ||
 		    run(s, s->sql, err, "cannot create the schema") < 0)
 			return -1;
 	}
 	for (int t = 0; t < MDAS_ST_COUNT; t++) {
 		char prefix[80];
-		snprintf(prefix, sizeof prefix, "%s.", s->schema);
+		snprintf(prefix, sizeof prefix, "%s.", s->qschema);
 		s->sql[0] = '\0';   /* the builders append */
 		if (mdas_store_sql_create(MDAS_DIALECT_PG, (enum mdas_store_table)t,
 		    prefix, s->sql, PG_SQLMAX) < 0)
@@ -476,17 +479,17 @@ create_schema(struct mdas_store *s, struct mdas_error *err)
 	len = 0;
 	if (add(s, &len, "CREATE TABLE IF NOT EXISTS %s.runs (run_id text PRIMARY KEY, "
 	    "started_at timestamptz, finished_at timestamptz, status text NOT NULL, "
-	    "counts jsonb, manifest jsonb)", s->schema) < 0 ||
+	    "counts jsonb, manifest jsonb)", s->qschema) < 0 ||
 	    run(s, s->sql, err, "cannot create the runs table") < 0)
 		return -1;
 	len = 0;
 	if (add(s, &len, "CREATE TABLE IF NOT EXISTS %s.schema_version (version integer "
-	    "PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", s->schema) < 0 ||
+	    "PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", s->qschema) < 0 ||
 	    run(s, s->sql, err, "cannot create the schema_version table") < 0)
 		return -1;
 	len = 0;
 	if (add(s, &len, "INSERT INTO %s.schema_version (version) VALUES (%d) "
-	    "ON CONFLICT (version) DO NOTHING", s->schema, MDAS_STORE_SCHEMA_VERSION) < 0 ||
+	    "ON CONFLICT (version) DO NOTHING", s->qschema, MDAS_STORE_SCHEMA_VERSION) < 0 ||
 	    run(s, s->sql, err, "cannot record the schema version") < 0)
 		return -1;
 	return 0;
@@ -496,12 +499,12 @@ create_schema(struct mdas_store *s, struct mdas_error *err)
 static int
 find_version(struct mdas_store *s, struct mdas_error *err)
 {
-	char reg[96];
+	char reg[100];
 	const char *p[1] = { reg };
 	PGresult *r;
 	size_t len = 0;
 
-	snprintf(reg, sizeof reg, "%s.schema_version", s->schema);
+	snprintf(reg, sizeof reg, "%s.schema_version", s->qschema);
 	r = exec(s, PGRES_TUPLES_OK, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, p,
 	    err, "cannot look for the schema");
 	if (r == NULL)
@@ -512,7 +515,7 @@ find_version(struct mdas_store *s, struct mdas_error *err)
 		return 0;
 	}
 	PQclear(r);
-	if (add(s, &len, "SELECT coalesce(max(version), 0) FROM %s.schema_version", s->schema) < 0)
+	if (add(s, &len, "SELECT coalesce(max(version), 0) FROM %s.schema_version", s->qschema) < 0)
 		return -1;
 	r = exec(s, PGRES_TUPLES_OK, s->sql, 0, NULL, err, "cannot read the schema version");
 	if (r == NULL)
@@ -547,6 +550,8 @@ pg_open(const struct mdas_store_target *t, enum mdas_store_mode mode, int *statu
 		free(s);
 		return NULL;
 	}
+	/* Safe to quote: a plain identifier holds no '"'. */
+	snprintf(s->qschema, sizeof s->qschema, "\"%s\"", s->schema);
 	snprintf(s->run_id, sizeof s->run_id, "%s", t->run_id ? t->run_id : "");
 	if (t->started_at != NULL) {
 		snprintf(s->started_at, sizeof s->started_at, "%s", t->started_at);
@@ -1158,7 +1163,7 @@ pg_commit(struct mdas_store *s, struct mdas_store_result *res, struct mdas_error
 	    "counts) VALUES ($1, coalesce($2::timestamptz, now()), clock_timestamp(), 'stored', "
 	    "$3::jsonb) ON CONFLICT (run_id) DO UPDATE SET started_at = excluded.started_at, "
 	    "finished_at = excluded.finished_at, status = excluded.status, "
-	    "counts = excluded.counts", s->schema) < 0)
+	    "counts = excluded.counts", s->qschema) < 0)
 		return -1;
 	r = exec(s, PGRES_COMMAND_OK, s->sql, 3, p, err, "cannot write the runs row");
 	if (r == NULL)
@@ -1193,7 +1198,7 @@ pg_last(struct mdas_store *s, FILE *out, struct mdas_error *err)
 	if (add(s, &len, "SELECT source, symbol, interval, min(ts_ms), max(ts_ms), count(*) "
 	    "FROM %s.bars GROUP BY source, symbol, interval "
 	    "ORDER BY source COLLATE \"C\", symbol COLLATE \"C\", interval COLLATE \"C\"",
-	    s->schema) < 0)
+	    s->qschema) < 0)
 		return -1;
 	r = exec(s, PGRES_TUPLES_OK, s->sql, 0, NULL, err, "cannot read the series");
 	if (r == NULL)
@@ -1234,7 +1239,7 @@ pg_set_manifest(struct mdas_store *s, const char *run_id, const char *manifest_j
 	    "ON CONFLICT (run_id) DO UPDATE SET manifest = excluded.manifest, "
 	    "started_at = coalesce(r.started_at, excluded.started_at), "
 	    "finished_at = coalesce(excluded.finished_at, r.finished_at), "
-	    "status = excluded.status", s->schema) < 0)
+	    "status = excluded.status", s->qschema) < 0)
 		return -1;
 	r = exec(s, PGRES_COMMAND_OK, s->sql, 2, p, err, "cannot store the manifest");
 	if (r == NULL)
