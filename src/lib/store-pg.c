@@ -43,6 +43,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -844,7 +845,7 @@ pg_put(struct mdas_store *s, const struct mdas_store_row *row, struct mdas_error
 {
 	const struct mdas_store_table_def *d;
 	size_t need = 48;
-	char *w;
+	char *w, *big = NULL;
 
 	if (!s->in_copy)
 		return mdas_error_set(err, "%s: put: no load begun", s->target);
@@ -871,11 +872,22 @@ pg_put(struct mdas_store *s, const struct mdas_store_row *row, struct mdas_error
 		need += 2 * n + 1;
 	}
 	need += 3 * (s->ncols - d->ncols);
-	if (need > PG_COPYBUF)
-		return mdas_error_set(err, "%s: a row of %zu bytes is too long", s->target, need);
-	if (PG_COPYBUF - s->copylen < need && flush_copy(s, err) < 0)
-		return -1;
-	w = s->copybuf + s->copylen;
+	if (need > PG_COPYBUF) {
+		/* Longer than the buffer (an error record's long message; a
+		 * line is at most 16 MiB): sent on its own. */
+		if (need > INT_MAX / 2)
+			return mdas_error_set(err, "%s: a row of %zu bytes is too long",
+			    s->target, need);
+		if (flush_copy(s, err) < 0)
+			return -1;
+		if ((big = malloc(need)) == NULL)
+			return mdas_error_errno(err, ENOMEM, "%s", s->target);
+		w = big;
+	} else {
+		if (PG_COPYBUF - s->copylen < need && flush_copy(s, err) < 0)
+			return -1;
+		w = s->copybuf + s->copylen;
+	}
 	w += snprintf(w, 40, "%d\t%lu", (int)row->table, row->line);
 	for (size_t i = 0; i < s->ncols; i++) {
 		*w++ = '\t';
@@ -887,7 +899,15 @@ pg_put(struct mdas_store *s, const struct mdas_store_row *row, struct mdas_error
 		}
 	}
 	*w++ = '\n';
-	s->copylen = (size_t)(w - s->copybuf);
+	if (big != NULL) {
+		int sent = PQputCopyData(s->conn, big, (int)(w - big)) == 1;
+
+		free(big);
+		if (!sent)
+			return fail(s, NULL, err, "cannot send rows");
+	} else {
+		s->copylen = (size_t)(w - s->copybuf);
+	}
 	s->staged[row->table]++;
 	check_order(&s->order[row->table], d, row);
 	return 0;
