@@ -429,7 +429,9 @@ static int
 check_row(const struct mdas_store_row *row, struct mdas_error *err)
 {
 	const struct mdas_store_table_def *def = &mdas_store_tables[row->table];
-	const char *hi = NULL, *lo = NULL;
+	const char *hi = NULL, *lo = NULL, *ts = NULL, *ts_ms = NULL;
+	struct mdas_error perr;
+	int64_t ms;
 	size_t i;
 
 	for (i = 0; i < def->ncols; i++) {
@@ -437,6 +439,10 @@ check_row(const struct mdas_store_row *row, struct mdas_error *err)
 
 		if (v == NULL)
 			continue;
+		if (strcmp(name, "ts") == 0)
+			ts = v;
+		else if (strcmp(name, "ts_ms") == 0)
+			ts_ms = v;
 		if (strcmp(name, "high") == 0)
 			hi = v;
 		else if (strcmp(name, "low") == 0)
@@ -455,6 +461,12 @@ check_row(const struct mdas_store_row *row, struct mdas_error *err)
 	}
 	if (hi != NULL && lo != NULL && strtod(hi, NULL) < strtod(lo, NULL))
 		return mdas_error_set(err, "high %s is below low %s", hi, lo);
+	/* ts_ms is the key, ts the same instant as text (mdas-schema(7)):
+	 * rows where they part would answer a query by ts and --last
+	 * differently. */
+	if (ts != NULL && ts_ms != NULL && mdas_parse_iso(ts, &ms, &perr) == 0 &&
+	    ms != strtoll(ts_ms, NULL, 10))
+		return mdas_error_set(err, "ts %s is not the instant of ts_ms %s", ts, ts_ms);
 	return 0;
 }
 
