@@ -286,6 +286,15 @@ store_instead(void *st, struct mdas_export *x)
 		mdas_errorx("%s", err.msg);
 		return MDAS_EXIT_FAILURE;
 	}
+	/* The row is the manifest's run; a run ID given (--run-id,
+	 * MDAS_RUN_ID) must name the same, or the manifest would land in
+	 * another run's row than the one asked for. */
+	if (text != NULL && s->target.run_id != NULL && strcmp(s->target.run_id, run_id) != 0) {
+		mdas_errorx("%s: the manifest of run %s is not run %s (--run-id or MDAS_RUN_ID)",
+		    s->manifest_path, run_id, s->target.run_id);
+		free(text);
+		return MDAS_EXIT_USAGE;
+	}
 	rc = open_store(s, s->last ? MDAS_STORE_READ : MDAS_STORE_WRITE, &err);
 	if (rc == 0) {
 		if (s->last)
