@@ -266,7 +266,12 @@ put_error_value(struct mdas_store_row *row, size_t i, enum mdas_store_type type,
 	if (v == NULL)
 		return 0;
 	jt = json_object_get_type(v);
-	if (type == MDAS_SQL_BIGINT && jt != json_type_int)
+	/* json-c clamps an integer past 64 bits to INT64_MAX/MIN (a uint64
+	 * above INT64_MAX reads as INT64_MAX too): its digits are not the
+	 * ones sent, so none are stored (the reader refuses such integers
+	 * in the other records). */
+	if (type == MDAS_SQL_BIGINT && (jt != json_type_int ||
+	    json_object_get_int64(v) == INT64_MAX || json_object_get_int64(v) == INT64_MIN))
 		return 0;
 	if (type == MDAS_SQL_BOOL && jt != json_type_boolean)
 		return 0;
