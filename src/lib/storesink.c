@@ -43,6 +43,7 @@ struct store_sink {
 	struct mdas_store_result res;
 	int committed;
 	int tried;
+	int stats_written;           /* --stats done (by finish(), after the commit) */
 	unsigned long refused_at_commit;                   /* open() was called: --stats says how it went */
 	char reason[MDAS_ERROR_MAX]; /* the first fatal failure, for --stats */
 };
@@ -371,17 +372,22 @@ store_put(void *st, enum mdas_export_kind k, struct json_object *rec,
 	return 0;
 }
 
-/* The load's counts as JSON, for --stats and the pipeline's manifest. */
-static void
-write_stats(struct store_sink *s)
+/* The load's counts as JSON, for --stats and the pipeline's manifest.
+ * Returns 0, or -1 with err ("--stats: PATH: reason"). */
+static int
+write_stats(struct store_sink *s, struct mdas_error *err)
 {
 	struct mdas_jsonw *w;
-	struct mdas_error err;
+	struct mdas_error werr;
 	const char *buf;
 	size_t len, t;
+	int rc = 0;
 
-	if (s->stats_path == NULL || (w = mdas_jsonw_new()) == NULL)
-		return;
+	s->stats_written = 1;
+	if (s->stats_path == NULL)
+		return 0;
+	if ((w = mdas_jsonw_new()) == NULL)
+		return mdas_error_errno(err, ENOMEM, "--stats: %s", s->stats_path);
 	mdas_jsonw_begin_object(w);
 	mdas_jsonw_key(w, "engine");
 	mdas_jsonw_string(w, engine->name);
@@ -418,9 +424,10 @@ write_stats(struct store_sink *s)
 	mdas_jsonw_int(w, (int64_t)s->res.rejected);
 	mdas_jsonw_end_object(w);
 	buf = mdas_jsonw_buffer(w, &len);
-	if (mdas_write_file_atomic(s->stats_path, buf, len, &err) != 0)
-		mdas_errorx("--stats: %s", err.msg);
+	if (mdas_write_file_atomic(s->stats_path, buf, len, &werr) != 0)
+		rc = mdas_error_set(err, "--stats: %s", werr.msg);
 	mdas_jsonw_free(w);
+	return rc;
 }
 
 static int
@@ -448,6 +455,11 @@ store_finish(void *st, struct mdas_export *x, const struct mdas_export_reader *r
 	    "quotes %lu new, %lu updated, %lu unchanged; %lu records not stored",
 	    s->shown, s->target.run_id, b->inserted, b->updated, b->unchanged,
 	    q->inserted, q->updated, q->unchanged, s->res.rejected);
+	/* Here rather than in done(), so that a --stats that cannot be
+	 * written is this program's failure (exit 1), not a message only:
+	 * mdas-pipeline reads the file. */
+	if (write_stats(s, err) != 0)
+		return -1;
 	return s->refused_at_commit > 0 ? MDAS_SINK_REJECTED : 0;
 }
 
@@ -455,12 +467,13 @@ static void
 store_done(void *st)
 {
 	struct store_sink *s = st;
+	struct mdas_error err;
 
 	if (engine->close != NULL)
 		engine->close(s->store);
 	s->store = NULL;
-	if (s->tried)
-		write_stats(s);
+	if (s->tried && !s->stats_written && write_stats(s, &err) != 0)
+		mdas_errorx("%s", err.msg);
 	mdas_store_map_free(s->map);
 	s->map = NULL;
 }
