@@ -182,6 +182,22 @@ member(struct json_object *rec, const char *name)
 	return v;
 }
 
+/* True for "YYYY-MM-DDTHH:MM:SS.mmmZ" as mdas_format_iso_ms() writes it
+ * (the reader has checked the fields' ranges): kept as it is. */
+static int
+iso_canonical(const char *s, size_t len)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+	size_t i;
+
+	if (len != sizeof shape - 1)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+			return 0;
+	return 1;
+}
+
 /* The value of v as column text for a column of type type.  Returns 0
  * (null included), or -1 with why. */
 static int
@@ -216,7 +232,7 @@ put_value(struct mdas_store_row *row, size_t i, enum mdas_store_type type,
 			struct mdas_error perr;
 			int64_t ms;
 
-			if (mdas_parse_iso(s, &ms, &perr) == 0 &&
+			if (!iso_canonical(s, len) && mdas_parse_iso(s, &ms, &perr) == 0 &&
 			    (n = mdas_format_iso_ms(ms, tmp)) > 0)
 				return row_put(row, i, tmp, (size_t)n) == 0 ? 0 :
 				    (*why = "record too large to store", -1);
@@ -435,18 +451,18 @@ check_row(const struct mdas_store_row *row, struct mdas_error *err)
 {
 	const struct mdas_store_table_def *def = &mdas_store_tables[row->table];
 	const char *hi = NULL, *lo = NULL, *ts = NULL, *ts_ms = NULL;
-	struct mdas_error perr;
-	int64_t ms;
-	size_t i;
+	char iso[MDAS_ISO_MAX];
+	size_t i, tslen = 0;
 
 	for (i = 0; i < def->ncols; i++) {
 		const char *name = def->cols[i].name, *v = row->val[i];
 
 		if (v == NULL)
 			continue;
-		if (strcmp(name, "ts") == 0)
+		if (strcmp(name, "ts") == 0) {
 			ts = v;
-		else if (strcmp(name, "ts_ms") == 0)
+			tslen = row->len[i];
+		} else if (strcmp(name, "ts_ms") == 0)
 			ts_ms = v;
 		if (strcmp(name, "high") == 0)
 			hi = v;
@@ -468,9 +484,10 @@ check_row(const struct mdas_store_row *row, struct mdas_error *err)
 		return mdas_error_set(err, "high %s is below low %s", hi, lo);
 	/* ts_ms is the key, ts the same instant as text (mdas-schema(7)):
 	 * rows where they part would answer a query by ts and --last
-	 * differently. */
-	if (ts != NULL && ts_ms != NULL && mdas_parse_iso(ts, &ms, &perr) == 0 &&
-	    ms != strtoll(ts_ms, NULL, 10))
+	 * differently.  ts is canonical here (put_value), unless it did not
+	 * parse at all. */
+	if (ts != NULL && ts_ms != NULL && iso_canonical(ts, tslen) &&
+	    (mdas_format_iso_ms(strtoll(ts_ms, NULL, 10), iso) < 0 || strcmp(iso, ts) != 0))
 		return mdas_error_set(err, "ts %s is not the instant of ts_ms %s", ts, ts_ms);
 	return 0;
 }
