@@ -631,6 +631,19 @@ pg_open(const struct mdas_store_target *t, enum mdas_store_mode mode, int *statu
 		PQclear(r);
 	}
 
+	/* Records are UTF-8 (the reader checks it); a database in another
+	 * encoding would refuse a whole load at COPY for one character it
+	 * has no equivalent for, so it is said here, before anything. */
+	if (mode == MDAS_STORE_WRITE) {
+		const char *enc = PQparameterStatus(s->conn, "server_encoding");
+
+		if (enc != NULL && strcmp(enc, "UTF8") != 0 && strcmp(enc, "SQL_ASCII") != 0) {
+			mdas_error_set(err, "%s: the database's encoding is %s; the store "
+			    "needs UTF8 (createdb -E UTF8)", s->target, enc);
+			*status = MDAS_SINK_REFUSED;
+			goto failed;
+		}
+	}
 	if (run(s, mode == MDAS_STORE_READ ? "BEGIN READ ONLY" : "BEGIN", err,
 	    "cannot begin") < 0)
 		goto failed;
