@@ -1186,7 +1186,7 @@ pg_commit(struct mdas_store *s, struct mdas_store_result *res, struct mdas_error
 	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
 		if (s->staged[order[i]] > 0 && merge(s, order[i], err) < 0)
 			return -1;
-	s->res.rejected = s->refused;
+	s->res.rejected = res->rejected + s->refused;
 
 	counts_json(&s->res, counts, sizeof counts);
 	p[0] = s->run_id;
@@ -1308,6 +1308,12 @@ pg_close(struct mdas_store *s)
 	free(s);
 }
 
+static const char *
+pg_describe(const struct mdas_store *s)
+{
+	return strncmp(s->target, "PostgreSQL ", 11) == 0 ? s->target + 11 : s->target;
+}
+
 const struct mdas_store_engine mdas_store_pg = {
 	.name = "postgresql",
 	.open = pg_open,
@@ -1317,4 +1323,5 @@ const struct mdas_store_engine mdas_store_pg = {
 	.last = pg_last,
 	.set_manifest = pg_set_manifest,
 	.close = pg_close,
+	.describe = pg_describe,
 };

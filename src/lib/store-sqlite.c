@@ -38,6 +38,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "fsutil.h"
 #include "sink.h"
 #include "store.h"
 #include "timeutil.h"
@@ -649,7 +650,7 @@ sqlite_open(const struct mdas_store_target *t, enum mdas_store_mode mode,
 {
 	struct mdas_store *s;
 	struct stat sb;
-	char uri[8192];
+	char uri[8192], dir[4096];
 	int flags, fresh = 0, oom = 0, rc, fd;
 	long version;
 
@@ -698,7 +699,13 @@ sqlite_open(const struct mdas_store_target *t, enum mdas_store_mode mode,
 		}
 		/* Created here, not by SQLite, whose message for a directory
 		 * we may not write in is the errno of its read-only retry
-		 * ("No such file or directory"). */
+		 * ("No such file or directory").  Its directory too, as the
+		 * exporters create export.dir: data/ need not exist yet. */
+		mdas_dirname(s->path, dir, sizeof dir);
+		if (mdas_mkdir_p(dir, 0755, err) != 0) {
+			mdas_error_prefix(err, "%s: cannot create its directory", s->path);
+			goto fail;
+		}
 		if ((fd = open(s->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, 0644)) < 0 && errno != EEXIST) {
 			mdas_error_errno(err, errno, "%s: cannot create", s->path);

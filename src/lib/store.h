@@ -212,8 +212,12 @@ struct mdas_store_engine {
 	 * database refused it; the load goes on), or -1 with err (fatal). */
 	int (*put)(struct mdas_store *s, const struct mdas_store_row *row,
 	    struct mdas_error *err);
-	/* Ends the runs row (status "stored", counts) and commits; fills res.
-	 * On -1 nothing of the run is in the database. */
+	/* Ends the runs row (status "stored", counts) and commits; fills
+	 * res.  res->rejected comes in as the records the caller did not
+	 * store (refused by mdas_store_map_record() or by put()) and goes
+	 * out as the total, with the rows the database refused at commit;
+	 * the runs row's counts hold that total.  On -1 nothing of the run
+	 * is in the database. */
 	int (*commit)(struct mdas_store *s, struct mdas_store_result *res,
 	    struct mdas_error *err);
 	/* --last: one line per stored bar series, ordered by source, symbol,
@@ -225,6 +229,9 @@ struct mdas_store_engine {
 	    const char *manifest_json, struct mdas_error *err);
 	/* Rolls back what was not committed, disconnects, frees; NULL ok. */
 	void (*close)(struct mdas_store *s);
+	/* Optional: the open store as messages and --stats name it, never
+	 * with a password ("host=H port=P dbname=D user=U"). */
+	const char *(*describe)(const struct mdas_store *s);
 };
 
 /* The engines, each defined only in its own program's object. */

@@ -155,8 +155,12 @@ open_store(struct store_sink *s, enum mdas_store_mode mode, struct mdas_error *e
 	int status = MDAS_EXIT_FAILURE;
 
 	s->store = engine->open(&s->target, mode, &status, err);
-	if (s->store != NULL)
+	if (s->store != NULL) {
+		if (engine->describe != NULL)
+			snprintf(s->shown, sizeof s->shown, "%s schema=%s",
+			    engine->describe(s->store), s->target.schema);
 		return 0;
+	}
 	return status == MDAS_SINK_REFUSED ? MDAS_SINK_REFUSED : -1;
 }
 
@@ -440,14 +444,13 @@ store_finish(void *st, struct mdas_export *x, const struct mdas_export_reader *r
 
 	(void)x;
 	(void)r;
-	memset(&s->res, 0, sizeof s->res);
+	/* res.rejected goes in as what we refused and comes back as the
+	 * total, with what the database refused at commit (store.h). */
 	if (engine->commit(s->store, &s->res, err) != 0) {
 		s->res.rejected = rejected;
 		keep_reason(s, err);
 		return -1;
 	}
-	/* The engine counts what it refused at commit; we counted the rest. */
-	s->res.rejected += rejected;
 	s->committed = 1;
 	b = &s->res.table[MDAS_ST_BARS];
 	q = &s->res.table[MDAS_ST_QUOTES];
