@@ -33,7 +33,8 @@
  * is stored (store.h: the refused callback).
  *
  * SQL is made of constants, the schema name (checked by
- * mdas_store_identifier_ok(), so never quoted or escaped), numbers and
+ * mdas_store_identifier_ok(), so it holds no '"' and goes in double
+ * quotes unescaped: a keyword such as user is a name too), numbers and
  * parameters; values only ever travel as COPY data or parameters.
  * Messages name the server by host, port, database and user, never with
  * the connection string, and any password is cut out of what libpq says.
@@ -42,6 +43,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +84,8 @@ struct mdas_store {
 	PGconn *conn;
 	enum mdas_store_mode mode;
 	char schema[64];
+	char qschema[68];            /* "schema": quoted, so that a keyword
+	                              * (select, user) is a name too */
 	char target[512];            /* "PostgreSQL host=H port=P dbname=D user=U" */
 	char run_id[128];
 	char started_at[64];
@@ -98,6 +102,12 @@ struct mdas_store {
 	unsigned long refused;
 	void (*refused_cb)(void *, unsigned long, const char *);
 	void *refused_arg;
+	/* Per bar series (store.h: target->series): each bars INSERT also
+	 * adds its RETURNING counts by series to pg_temp.mdas_sc. */
+	void (*series_cb)(void *, const struct mdas_store_series_counts *);
+	void *series_arg;
+	int want_series;             /* this load: mdas_sc exists */
+	unsigned long refused_lines[PG_MAX_REFUSED];
 };
 
 /* ---- Messages ---- */
@@ -391,7 +401,7 @@ add_insert(struct mdas_store *s, size_t *len, enum mdas_store_table t,
 	char prefix[80];
 	size_t n;
 
-	snprintf(prefix, sizeof prefix, "%s.", s->schema);
+	snprintf(prefix, sizeof prefix, "%s.", s->qschema);
 	if (add(s, len, "INSERT INTO %s%s (", prefix, d->name) < 0)
 		return -1;
 	if (*len >= PG_SQLMAX ||
@@ -409,7 +419,21 @@ add_insert(struct mdas_store *s, size_t *len, enum mdas_store_table t,
 	if (mdas_store_sql_conflict(t, s->sql + n, PG_SQLMAX - n) < 0)
 		return -1;
 	*len += strlen(s->sql + n);
-	return add(s, len, " RETURNING (xmax = 0) AS i");
+	return add(s, len, t == MDAS_ST_BARS && s->want_series ?
+	    " RETURNING (xmax = 0) AS i, source, symbol, interval" : " RETURNING (xmax = 0) AS i");
+}
+
+/* After "WITH ... ins AS (INSERT ... RETURNING ...)": for the bars of a
+ * load that wants per-series counts, ", sc AS (INSERT INTO mdas_sc ...)",
+ * which runs once whatever the main query reads. */
+static int
+add_series_cte(struct mdas_store *s, size_t *len, enum mdas_store_table t)
+{
+	if (t != MDAS_ST_BARS || !s->want_series)
+		return 0;
+	return add(s, len, ", sc AS (INSERT INTO pg_temp.mdas_sc SELECT source, symbol, "
+	    "interval, count(*) FILTER (WHERE i), count(*) FILTER (WHERE NOT i) FROM ins "
+	    "GROUP BY 1, 2, 3)");
 }
 
 /* ---- Open: connect, check the version, create or migrate ---- */
@@ -458,13 +482,13 @@ create_schema(struct mdas_store *s, struct mdas_error *err)
 	 * tables but not create in the database can still load. */
 	if (!exists) {
 		len = 0;
-		if (add(s, &len, "CREATE SCHEMA %s", s->schema) < 0 ||
+		if (add(s, &len, "CREATE SCHEMA %s", s->qschema) < 0 ||
 		    run(s, s->sql, err, "cannot create the schema") < 0)
 			return -1;
 	}
 	for (int t = 0; t < MDAS_ST_COUNT; t++) {
 		char prefix[80];
-		snprintf(prefix, sizeof prefix, "%s.", s->schema);
+		snprintf(prefix, sizeof prefix, "%s.", s->qschema);
 		s->sql[0] = '\0';   /* the builders append */
 		if (mdas_store_sql_create(MDAS_DIALECT_PG, (enum mdas_store_table)t,
 		    prefix, s->sql, PG_SQLMAX) < 0)
@@ -476,17 +500,17 @@ create_schema(struct mdas_store *s, struct mdas_error *err)
 	len = 0;
 	if (add(s, &len, "CREATE TABLE IF NOT EXISTS %s.runs (run_id text PRIMARY KEY, "
 	    "started_at timestamptz, finished_at timestamptz, status text NOT NULL, "
-	    "counts jsonb, manifest jsonb)", s->schema) < 0 ||
+	    "counts jsonb, manifest jsonb)", s->qschema) < 0 ||
 	    run(s, s->sql, err, "cannot create the runs table") < 0)
 		return -1;
 	len = 0;
 	if (add(s, &len, "CREATE TABLE IF NOT EXISTS %s.schema_version (version integer "
-	    "PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", s->schema) < 0 ||
+	    "PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", s->qschema) < 0 ||
 	    run(s, s->sql, err, "cannot create the schema_version table") < 0)
 		return -1;
 	len = 0;
 	if (add(s, &len, "INSERT INTO %s.schema_version (version) VALUES (%d) "
-	    "ON CONFLICT (version) DO NOTHING", s->schema, MDAS_STORE_SCHEMA_VERSION) < 0 ||
+	    "ON CONFLICT (version) DO NOTHING", s->qschema, MDAS_STORE_SCHEMA_VERSION) < 0 ||
 	    run(s, s->sql, err, "cannot record the schema version") < 0)
 		return -1;
 	return 0;
@@ -496,12 +520,12 @@ create_schema(struct mdas_store *s, struct mdas_error *err)
 static int
 find_version(struct mdas_store *s, struct mdas_error *err)
 {
-	char reg[96];
+	char reg[100];
 	const char *p[1] = { reg };
 	PGresult *r;
 	size_t len = 0;
 
-	snprintf(reg, sizeof reg, "%s.schema_version", s->schema);
+	snprintf(reg, sizeof reg, "%s.schema_version", s->qschema);
 	r = exec(s, PGRES_TUPLES_OK, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, p,
 	    err, "cannot look for the schema");
 	if (r == NULL)
@@ -512,7 +536,7 @@ find_version(struct mdas_store *s, struct mdas_error *err)
 		return 0;
 	}
 	PQclear(r);
-	if (add(s, &len, "SELECT coalesce(max(version), 0) FROM %s.schema_version", s->schema) < 0)
+	if (add(s, &len, "SELECT coalesce(max(version), 0) FROM %s.schema_version", s->qschema) < 0)
 		return -1;
 	r = exec(s, PGRES_TUPLES_OK, s->sql, 0, NULL, err, "cannot read the schema version");
 	if (r == NULL)
@@ -547,6 +571,8 @@ pg_open(const struct mdas_store_target *t, enum mdas_store_mode mode, int *statu
 		free(s);
 		return NULL;
 	}
+	/* Safe to quote: a plain identifier holds no '"'. */
+	snprintf(s->qschema, sizeof s->qschema, "\"%s\"", s->schema);
 	snprintf(s->run_id, sizeof s->run_id, "%s", t->run_id ? t->run_id : "");
 	if (t->started_at != NULL) {
 		snprintf(s->started_at, sizeof s->started_at, "%s", t->started_at);
@@ -554,6 +580,8 @@ pg_open(const struct mdas_store_target *t, enum mdas_store_mode mode, int *statu
 	}
 	s->refused_cb = t->refused;
 	s->refused_arg = t->refused_arg;
+	s->series_cb = t->series;
+	s->series_arg = t->series_arg;
 	s->sql = malloc(PG_SQLMAX);
 	if (s->sql == NULL)
 		goto nomem;
@@ -625,6 +653,19 @@ pg_open(const struct mdas_store_target *t, enum mdas_store_mode mode, int *statu
 		PQclear(r);
 	}
 
+	/* Records are UTF-8 (the reader checks it); a database in another
+	 * encoding would refuse a whole load at COPY for one character it
+	 * has no equivalent for, so it is said here, before anything. */
+	if (mode == MDAS_STORE_WRITE) {
+		const char *enc = PQparameterStatus(s->conn, "server_encoding");
+
+		if (enc != NULL && strcmp(enc, "UTF8") != 0 && strcmp(enc, "SQL_ASCII") != 0) {
+			mdas_error_set(err, "%s: the database's encoding is %s; the store "
+			    "needs UTF8 (createdb -E UTF8)", s->target, enc);
+			*status = MDAS_SINK_REFUSED;
+			goto failed;
+		}
+	}
 	if (run(s, mode == MDAS_STORE_READ ? "BEGIN READ ONLY" : "BEGIN", err,
 	    "cannot begin") < 0)
 		goto failed;
@@ -839,7 +880,7 @@ pg_put(struct mdas_store *s, const struct mdas_store_row *row, struct mdas_error
 {
 	const struct mdas_store_table_def *d;
 	size_t need = 48;
-	char *w;
+	char *w, *big = NULL;
 
 	if (!s->in_copy)
 		return mdas_error_set(err, "%s: put: no load begun", s->target);
@@ -866,11 +907,22 @@ pg_put(struct mdas_store *s, const struct mdas_store_row *row, struct mdas_error
 		need += 2 * n + 1;
 	}
 	need += 3 * (s->ncols - d->ncols);
-	if (need > PG_COPYBUF)
-		return mdas_error_set(err, "%s: a row of %zu bytes is too long", s->target, need);
-	if (PG_COPYBUF - s->copylen < need && flush_copy(s, err) < 0)
-		return -1;
-	w = s->copybuf + s->copylen;
+	if (need > PG_COPYBUF) {
+		/* Longer than the buffer (an error record's long message; a
+		 * line is at most 16 MiB): sent on its own. */
+		if (need > INT_MAX / 2)
+			return mdas_error_set(err, "%s: a row of %zu bytes is too long",
+			    s->target, need);
+		if (flush_copy(s, err) < 0)
+			return -1;
+		if ((big = malloc(need)) == NULL)
+			return mdas_error_errno(err, ENOMEM, "%s", s->target);
+		w = big;
+	} else {
+		if (PG_COPYBUF - s->copylen < need && flush_copy(s, err) < 0)
+			return -1;
+		w = s->copybuf + s->copylen;
+	}
 	w += snprintf(w, 40, "%d\t%lu", (int)row->table, row->line);
 	for (size_t i = 0; i < s->ncols; i++) {
 		*w++ = '\t';
@@ -882,7 +934,15 @@ pg_put(struct mdas_store *s, const struct mdas_store_row *row, struct mdas_error
 		}
 	}
 	*w++ = '\n';
-	s->copylen = (size_t)(w - s->copybuf);
+	if (big != NULL) {
+		int sent = PQputCopyData(s->conn, big, (int)(w - big)) == 1;
+
+		free(big);
+		if (!sent)
+			return fail(s, NULL, err, "cannot send rows");
+	} else {
+		s->copylen = (size_t)(w - s->copybuf);
+	}
 	s->staged[row->table]++;
 	check_order(&s->order[row->table], d, row);
 	return 0;
@@ -925,6 +985,8 @@ row_error(const PGresult *r)
 static void
 refuse(struct mdas_store *s, unsigned long line, const char *why)
 {
+	if (s->refused < PG_MAX_REFUSED)
+		s->refused_lines[s->refused] = line;
 	s->refused++;
 	if (s->refused_cb != NULL) {
 		char m[MDAS_ERROR_MAX + 40];
@@ -975,7 +1037,8 @@ merge_by_parts(struct mdas_store *s, enum mdas_store_table t, struct mdas_error 
 	len = 0;
 	if (add(s, &len, "WITH ins AS (") < 0 ||
 	    add_insert(s, &len, t, "pg_temp.mdas_w", "line BETWEEN $1 AND $2 ORDER BY line") < 0 ||
-	    add(s, &len, ") SELECT count(*) FILTER (WHERE i), count(*) FILTER (WHERE NOT i) "
+	    add(s, &len, ")") < 0 || add_series_cte(s, &len, t) < 0 ||
+	    add(s, &len, " SELECT count(*) FILTER (WHERE i), count(*) FILTER (WHERE NOT i) "
 	    "FROM ins") < 0)
 		return mdas_error_set(err, "%s: statement too long", s->target);
 	r = PQprepare(s->conn, "mdas_part", s->sql, 2, NULL);
@@ -1056,7 +1119,8 @@ again:
 		snprintf(where, sizeof where, "tbl = %d", (int)t);
 		if (add(s, &len, "WITH ins AS (") < 0 ||
 		    add_insert(s, &len, t, "pg_temp.mdas_rows", where) < 0 ||
-		    add(s, &len, ") SELECT count(*) FILTER (WHERE i), count(*) FILTER (WHERE NOT i), "
+		    add(s, &len, ")") < 0 || add_series_cte(s, &len, t) < 0 ||
+		    add(s, &len, " SELECT count(*) FILTER (WHERE i), count(*) FILTER (WHERE NOT i), "
 		    "%lu FROM ins", s->staged[t]) < 0)
 			return mdas_error_set(err, "%s: statement too long", s->target);
 	} else {
@@ -1065,7 +1129,8 @@ again:
 		 * would refuse). */
 		if (add(s, &len, "WITH d AS (") < 0 || add_distinct(s, &len, t) < 0 ||
 		    add(s, &len, "), ins AS (") < 0 || add_insert(s, &len, t, "d", NULL) < 0 ||
-		    add(s, &len, ") SELECT count(*) FILTER (WHERE i), count(*) FILTER (WHERE NOT i), "
+		    add(s, &len, ")") < 0 || add_series_cte(s, &len, t) < 0 ||
+		    add(s, &len, " SELECT count(*) FILTER (WHERE i), count(*) FILTER (WHERE NOT i), "
 		    "(SELECT count(*) FROM d) FROM ins") < 0)
 			return mdas_error_set(err, "%s: statement too long", s->target);
 	}
@@ -1119,6 +1184,66 @@ counts_json(const struct mdas_store_result *res, char *buf, size_t size)
 		snprintf(buf + n, size - n, "\"rejected\":%lu}", res->rejected);
 }
 
+/* The per-series counts: the staged bars by series (distinct keys, the
+ * rows the database refused left out), what the INSERTs returned for
+ * them, and what the bars table holds of each now. */
+static int
+report_series(struct mdas_store *s, struct mdas_error *err)
+{
+	struct mdas_store_series_counts c;
+	char *lines;
+	const char *p[1];
+	size_t len = 0, used = 0, cap = 4 + 21 * (size_t)PG_MAX_REFUSED;
+	unsigned long n;
+	PGresult *r;
+	int i;
+
+	if ((lines = malloc(cap)) == NULL)
+		return mdas_error_errno(err, ENOMEM, "%s", s->target);
+	used += (size_t)snprintf(lines, cap, "{");
+	n = s->refused < PG_MAX_REFUSED ? s->refused : PG_MAX_REFUSED;
+	for (unsigned long k = 0; k < n; k++)
+		used += (size_t)snprintf(lines + used, cap - used, "%s%lu", k ? "," : "",
+		    s->refused_lines[k]);
+	snprintf(lines + used, cap - used, "}");
+	p[0] = lines;
+	if (add(s, &len, "SELECT k.c1, k.c2, k.c3, coalesce(a.ins, 0), coalesce(a.upd, 0), "
+	    "k.n, m.f, m.l, m.b FROM (SELECT c1, c2, c3, count(DISTINCT c4) AS n "
+	    "FROM pg_temp.mdas_rows WHERE tbl = %d AND line <> ALL ($1::bigint[]) "
+	    "GROUP BY 1, 2, 3) AS k LEFT JOIN (SELECT source, symbol, interval, "
+	    "sum(ins) AS ins, sum(upd) AS upd FROM pg_temp.mdas_sc GROUP BY 1, 2, 3) AS a "
+	    "ON a.source = k.c1 AND a.symbol = k.c2 AND a.interval = k.c3 "
+	    "CROSS JOIN LATERAL (SELECT coalesce(min(ts_ms), 0) AS f, "
+	    "coalesce(max(ts_ms), 0) AS l, count(*) AS b FROM %s.bars AS b "
+	    "WHERE b.source = k.c1 AND b.symbol = k.c2 AND b.interval = k.c3) AS m "
+	    "ORDER BY k.c1 COLLATE \"C\", k.c2 COLLATE \"C\", k.c3 COLLATE \"C\"",
+	    (int)MDAS_ST_BARS, s->qschema) < 0) {
+		free(lines);
+		return mdas_error_set(err, "%s: statement too long", s->target);
+	}
+	r = exec(s, PGRES_TUPLES_OK, s->sql, 1, p, err, "cannot count the bars per series");
+	free(lines);
+	if (r == NULL)
+		return -1;
+	for (i = 0; i < PQntuples(r); i++) {
+		unsigned long staged = strtoul(PQgetvalue(r, i, 5), NULL, 10);
+
+		memset(&c, 0, sizeof c);
+		c.source = PQgetvalue(r, i, 0);
+		c.symbol = PQgetvalue(r, i, 1);
+		c.interval = PQgetvalue(r, i, 2);
+		c.inserted = strtoul(PQgetvalue(r, i, 3), NULL, 10);
+		c.updated = strtoul(PQgetvalue(r, i, 4), NULL, 10);
+		c.unchanged = staged > c.inserted + c.updated ? staged - c.inserted - c.updated : 0;
+		c.first_ts_ms = strtoll(PQgetvalue(r, i, 6), NULL, 10);
+		c.last_ts_ms = strtoll(PQgetvalue(r, i, 7), NULL, 10);
+		c.bars = strtoll(PQgetvalue(r, i, 8), NULL, 10);
+		s->series_cb(s->series_arg, &c);
+	}
+	PQclear(r);
+	return 0;
+}
+
 static int
 pg_commit(struct mdas_store *s, struct mdas_store_result *res, struct mdas_error *err)
 {
@@ -1145,10 +1270,17 @@ pg_commit(struct mdas_store *s, struct mdas_store_result *res, struct mdas_error
 	PQclear(r);
 	if (run(s, "SET LOCAL work_mem = '64MB'", err, "cannot set work_mem") < 0)
 		return -1;
+	s->want_series = s->series_cb != NULL && s->staged[MDAS_ST_BARS] > 0;
+	if (s->want_series && run(s, "CREATE TEMPORARY TABLE mdas_sc (source text, symbol text, "
+	    "interval text, ins bigint, upd bigint) ON COMMIT DROP", err,
+	    "cannot create a scratch table") < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
 		if (s->staged[order[i]] > 0 && merge(s, order[i], err) < 0)
 			return -1;
 	s->res.rejected = res->rejected + s->refused;
+	if (s->want_series && report_series(s, err) < 0)
+		return -1;
 
 	counts_json(&s->res, counts, sizeof counts);
 	p[0] = s->run_id;
@@ -1158,7 +1290,7 @@ pg_commit(struct mdas_store *s, struct mdas_store_result *res, struct mdas_error
 	    "counts) VALUES ($1, coalesce($2::timestamptz, now()), clock_timestamp(), 'stored', "
 	    "$3::jsonb) ON CONFLICT (run_id) DO UPDATE SET started_at = excluded.started_at, "
 	    "finished_at = excluded.finished_at, status = excluded.status, "
-	    "counts = excluded.counts", s->schema) < 0)
+	    "counts = excluded.counts", s->qschema) < 0)
 		return -1;
 	r = exec(s, PGRES_COMMAND_OK, s->sql, 3, p, err, "cannot write the runs row");
 	if (r == NULL)
@@ -1193,7 +1325,7 @@ pg_last(struct mdas_store *s, FILE *out, struct mdas_error *err)
 	if (add(s, &len, "SELECT source, symbol, interval, min(ts_ms), max(ts_ms), count(*) "
 	    "FROM %s.bars GROUP BY source, symbol, interval "
 	    "ORDER BY source COLLATE \"C\", symbol COLLATE \"C\", interval COLLATE \"C\"",
-	    s->schema) < 0)
+	    s->qschema) < 0)
 		return -1;
 	r = exec(s, PGRES_TUPLES_OK, s->sql, 0, NULL, err, "cannot read the series");
 	if (r == NULL)
@@ -1234,7 +1366,7 @@ pg_set_manifest(struct mdas_store *s, const char *run_id, const char *manifest_j
 	    "ON CONFLICT (run_id) DO UPDATE SET manifest = excluded.manifest, "
 	    "started_at = coalesce(r.started_at, excluded.started_at), "
 	    "finished_at = coalesce(excluded.finished_at, r.finished_at), "
-	    "status = excluded.status", s->schema) < 0)
+	    "status = excluded.status", s->qschema) < 0)
 		return -1;
 	r = exec(s, PGRES_COMMAND_OK, s->sql, 2, p, err, "cannot store the manifest");
 	if (r == NULL)

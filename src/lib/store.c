@@ -10,6 +10,7 @@
 
 #include "jsonw.h"
 #include "store.h"
+#include "timeutil.h"
 
 #define T MDAS_SQL_TEXT
 #define I MDAS_SQL_BIGINT
@@ -181,6 +182,22 @@ member(struct json_object *rec, const char *name)
 	return v;
 }
 
+/* True for "YYYY-MM-DDTHH:MM:SS.mmmZ" as mdas_format_iso_ms() writes it
+ * (the reader has checked the fields' ranges): kept as it is. */
+static int
+iso_canonical(const char *s, size_t len)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+	size_t i;
+
+	if (len != sizeof shape - 1)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+			return 0;
+	return 1;
+}
+
 /* put_value() for a value of a record's view. */
 static int
 put_val(struct mdas_store_row *row, size_t i, enum mdas_store_type type,
@@ -197,6 +214,18 @@ put_val(struct mdas_store_row *row, size_t i, enum mdas_store_type type,
 		if (type != MDAS_SQL_TEXT && type != MDAS_SQL_TIME && type != MDAS_SQL_DATE) {
 			*why = "expected a number";
 			return -1;
+		}
+		if (type == MDAS_SQL_TIME && !iso_canonical(v->text, v->len)) {
+			/* One spelling per instant, as put_value() says. */
+			struct mdas_error perr;
+			char tmp[MDAS_ISO_MAX];
+			int64_t ms;
+			int n;
+
+			if (mdas_parse_iso(v->text, &ms, &perr) == 0 &&
+			    (n = mdas_format_iso_ms(ms, tmp)) > 0)
+				return row_put(row, i, tmp, (size_t)n) == 0 ? 0 :
+				    (*why = "record too large to store", -1);
 		}
 		row_ref(row, i, v->text, v->len);
 		return 0;
@@ -255,6 +284,20 @@ put_value(struct mdas_store_row *row, size_t i, enum mdas_store_type type,
 			*why = "expected a number";
 			return -1;
 		}
+		if (type == MDAS_SQL_TIME) {
+			/* One spelling per instant ("...T10:15:00.123Z"), whatever
+			 * offset or precision the record used: SQLite keeps the
+			 * text, and it must sort as the instant does.  (The
+			 * reader has checked the time; text that does not parse
+			 * goes as it came, for the database to judge.) */
+			struct mdas_error perr;
+			int64_t ms;
+
+			if (!iso_canonical(s, len) && mdas_parse_iso(s, &ms, &perr) == 0 &&
+			    (n = mdas_format_iso_ms(ms, tmp)) > 0)
+				return row_put(row, i, tmp, (size_t)n) == 0 ? 0 :
+				    (*why = "record too large to store", -1);
+		}
 		row_ref(row, i, s, len);
 		return 0;
 	case json_type_int:
@@ -300,7 +343,12 @@ put_error_value(struct mdas_store_row *row, size_t i, enum mdas_store_type type,
 	if (v == NULL)
 		return 0;
 	jt = json_object_get_type(v);
-	if (type == MDAS_SQL_BIGINT && jt != json_type_int)
+	/* json-c clamps an integer past 64 bits to INT64_MAX/MIN (a uint64
+	 * above INT64_MAX reads as INT64_MAX too): its digits are not the
+	 * ones sent, so none are stored (the reader refuses such integers
+	 * in the other records). */
+	if (type == MDAS_SQL_BIGINT && (jt != json_type_int ||
+	    json_object_get_int64(v) == INT64_MAX || json_object_get_int64(v) == INT64_MIN))
 		return 0;
 	if (type == MDAS_SQL_BOOL && jt != json_type_boolean)
 		return 0;
@@ -336,7 +384,8 @@ put_imputed_val(struct mdas_store_row *row, size_t i, const struct mdas_export_v
 		memcpy(tmp + len, s, sl);
 		len += sl;
 	}
-	if (len == 0)
+	/* [""] is imputed too: only an empty array (or none) is real. */
+	if (v->nelems == 0)
 		return 0;
 	return row_put(row, i, tmp, len);
 }
@@ -353,7 +402,7 @@ kind_name(enum mdas_store_table t)
 }
 
 /* What map_data() and map_series() need of each column, found once. */
-enum col_check { CK_NONE, CK_HIGH, CK_LOW, CK_NONNEG, CK_POSITIVE, CK_KIND };
+enum col_check { CK_NONE, CK_HIGH, CK_LOW, CK_NONNEG, CK_POSITIVE, CK_KIND, CK_TS, CK_TS_MS };
 
 struct col_info {
 	int slot;                 /* of the record field (kind: type) */
@@ -365,10 +414,14 @@ static enum col_check
 check_of(const char *name)
 {
 	static const char *const nonneg[] = {
-		"volume", "quote_volume", "trades", "bid_size", "ask_size", "ts_ms",
+		"volume", "quote_volume", "trades", "bid_size", "ask_size",
 	};
 	size_t i;
 
+	if (strcmp(name, "ts") == 0)
+		return CK_TS;
+	if (strcmp(name, "ts_ms") == 0)
+		return CK_TS_MS;
 	if (strcmp(name, "high") == 0)
 		return CK_HIGH;
 	if (strcmp(name, "low") == 0)
@@ -429,6 +482,11 @@ map_data(struct mdas_store_map *m, struct mdas_store_row *row,
 		}
 		if (info[i].run_id && row->val[i] == NULL && m->run_id != NULL)
 			row_ref(row, i, m->run_id, strlen(m->run_id));
+		/* An empty source, symbol or interval is no key: a bar of
+		 * interval "" would be the symbol's quote series (store.h). */
+		if ((c->flags & MDAS_SC_KEY) && c->type == MDAS_SQL_TEXT &&
+		    row->val[i] != NULL && row->len[i] == 0)
+			row->val[i] = NULL;
 		if ((c->flags & MDAS_SC_NOTNULL) && row->val[i] == NULL) {
 			field = strcmp(c->name, "kind") == 0 ? "type" : c->name;
 			return mdas_error_set(err, "a %s needs %s %s to be stored", kind_name(t),
@@ -517,9 +575,10 @@ check_rec(const struct mdas_store_row *row, const struct mdas_export_rec *rec,
 {
 	const struct mdas_store_table_def *def = &mdas_store_tables[row->table];
 	const struct col_info *info = col_info(row->table);
-	const char *hi = NULL, *lo = NULL;
+	const char *hi = NULL, *lo = NULL, *ts = NULL, *ts_ms = NULL;
+	char iso[MDAS_ISO_MAX];
 	double vhi = 0, vlo = 0, x;
-	size_t i;
+	size_t i, tslen = 0;
 
 	for (i = 0; i < def->ncols; i++) {
 		const char *name = def->cols[i].name, *v = row->val[i];
@@ -527,8 +586,18 @@ check_rec(const struct mdas_store_row *row, const struct mdas_export_rec *rec,
 		if (v == NULL || info[i].check == CK_NONE)
 			continue;
 		/* A number, or the row would have been refused (put_val). */
-		x = info[i].check == CK_KIND ? 0 : mdas_export_at(rec, info[i].slot)->d;
+		x = info[i].check == CK_KIND || info[i].check == CK_TS ? 0 :
+		    mdas_export_at(rec, info[i].slot)->d;
 		switch (info[i].check) {
+		case CK_TS:
+			ts = v;
+			tslen = row->len[i];
+			break;
+		case CK_TS_MS:
+			ts_ms = v;
+			if (x < 0)
+				return mdas_error_set(err, "%s %s is negative", name, v);
+			break;
 		case CK_HIGH:
 			hi = v;
 			vhi = x;
@@ -553,6 +622,13 @@ check_rec(const struct mdas_store_row *row, const struct mdas_export_rec *rec,
 	}
 	if (hi != NULL && lo != NULL && vhi < vlo)
 		return mdas_error_set(err, "high %s is below low %s", hi, lo);
+	/* ts_ms is the key, ts the same instant as text (mdas-schema(7)):
+	 * rows where they part would answer a query by ts and --last
+	 * differently.  ts is canonical here (put_value), unless it did not
+	 * parse at all. */
+	if (ts != NULL && ts_ms != NULL && iso_canonical(ts, tslen) &&
+	    (mdas_format_iso_ms(strtoll(ts_ms, NULL, 10), iso) < 0 || strcmp(iso, ts) != 0))
+		return mdas_error_set(err, "ts %s is not the instant of ts_ms %s", ts, ts_ms);
 	return 0;
 }
 

@@ -152,7 +152,8 @@ int mdas_store_sql_columns(enum mdas_store_table t, char *buf, size_t n);
 int mdas_store_sql_conflict(enum mdas_store_table t, char *buf, size_t n);
 
 /* True when s is a plain identifier ([a-z_][a-z0-9_]{0,62}): the only
- * store.schema names accepted, so the schema name is never quoted SQL. */
+ * store.schema names accepted, so the schema name goes into SQL only
+ * between double quotes, with nothing to escape. */
 int mdas_store_identifier_ok(const char *s);
 
 /* Checks the version found in schema_version (0: no schema yet).
@@ -177,6 +178,16 @@ struct mdas_store_result {
 	unsigned long rejected;      /* records not stored (reported by line) */
 };
 
+/* One bar series a load touched, for the manifest's per-series numbers:
+ * its rows of this load (inserted, updated, unchanged, as the tables
+ * count them) and what the store holds of it after the load (first and
+ * last ts_ms, bars).  The strings are valid during the call only. */
+struct mdas_store_series_counts {
+	const char *source, *symbol, *interval;
+	unsigned long inserted, updated, unchanged;
+	int64_t first_ts_ms, last_ts_ms, bars;
+};
+
 /* Where and how to open the store. */
 struct mdas_store_target {
 	const char *where;           /* SQLite: database path; PG: conninfo or NULL (PG* env) */
@@ -190,6 +201,12 @@ struct mdas_store_target {
 	 * row is not stored, the rest is, and res->rejected counts it. */
 	void (*refused)(void *arg, unsigned long line, const char *reason);
 	void *refused_arg;
+	/* Per bar series of the load (NULL: not wanted): commit() calls it
+	 * once per series the load had bar rows of, in (source, symbol,
+	 * interval) order, inside the load's transaction just before it
+	 * commits; when the commit then fails, what it was told is void. */
+	void (*series)(void *arg, const struct mdas_store_series_counts *c);
+	void *series_arg;
 };
 #define MDAS_STORE_TARGET_REFUSED 1
 
