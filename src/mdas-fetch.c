@@ -485,9 +485,10 @@ main(int argc, char **argv)
 			    "(beyond_source_limit records)", st.beyond, st.beyond == 1 ? "" : "s");
 		if (fo.spans != NULL)
 			mdas_info("gaps: %lu lines, %zu of interval %s kept (%zu over %d per series "
-			    "left for later), %lu bad; %zu asked for again, %zu beyond the source's "
-			    "limit not asked", slines, skept, fo.interval, sover,
-			    MDAS_SPANS_PER_SERIES, sbad, st.spans_asked, st.spans_beyond);
+			    "left for later), %lu bad; %zu asked for again (%zu still without bars at "
+			    "the source), %zu beyond the source's limit not asked", slines, skept,
+			    fo.interval, sover, MDAS_SPANS_PER_SERIES, sbad, st.spans_asked,
+			    st.spans_empty, st.spans_beyond);
 		if (st.failed > 0)
 			mdas_errorx("%zu of %zu symbols failed", st.failed, st.total);
 		if (sbad > 0)

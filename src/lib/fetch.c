@@ -12,6 +12,7 @@
 #include "binance.h"
 #include "fetch.h"
 #include "fetchbody.h"
+#include "jsonget.h"
 #include "jsonw.h"
 #include "sourcelimits.h"
 #include "shard.h"
@@ -150,6 +151,8 @@ put_time(struct mdas_jsonw *w, int64_t ms)
 		mdas_jsonw_string(w, iso);
 }
 
+static void line_done(struct fetch *f, size_t i, int failed);
+
 static void
 write_line(struct fetch *f, size_t i, int failed)
 {
@@ -158,6 +161,14 @@ write_line(struct fetch *f, size_t i, int failed)
 	/* Flushed per line so a pipeline sees each symbol as it lands. */
 	else if (fflush(f->out) != 0)
 		set_fatal(f, errno, "standard output");
+	line_done(f, i, failed);
+}
+
+/* Symbol i's line (written or, for a gap the source still has no bars
+ * for, left out) is done: the symbol is, after its last. */
+static void
+line_done(struct fetch *f, size_t i, int failed)
+{
 	f->syms[i].failed_any |= failed;
 	if (f->in_span) {
 		/* A gap's line: the symbol is done after its normal line
@@ -302,11 +313,33 @@ struct answer {
 	const char *endpoint, *kind, *url, *note;
 };
 
+/* True when payload, the answer to a gap asked for again, holds no bar:
+ * the source still has nothing there.  No envelope is written for it (an
+ * empty series would read as a failure of the symbol, whose normal
+ * request went well); the gap stays and is reported again. */
+static int
+span_empty(const struct job *j, struct json_object *payload)
+{
+	struct json_object *r;
+
+	if (!j->span)
+		return 0;
+	if (j->type == J_BKLINES)
+		return mdas_json_len(payload) == 0;
+	r = mdas_json_at(mdas_json_get(mdas_json_get(payload, "chart"), "result"), 0);
+	return mdas_json_len(mdas_json_get(r, "timestamp")) == 0;
+}
+
 static void
 answer_data(void *ctx, size_t k, struct json_object *payload)
 {
 	const struct answer *a = ctx;
 
+	if (span_empty(a->j, payload)) {
+		a->f->st->spans_empty++;
+		line_done(a->f, a->j->idx[k], 0);
+		return;
+	}
 	emit_raw(a->f, a->j->idx[k], a->endpoint, a->kind, a->url, a->r->status,
 	    a->r->fetched_at_ms, a->r->elapsed_ms, a->r->attempts, a->note, payload);
 }
@@ -806,6 +839,11 @@ binance_klines_done(struct fetch *f, struct job *j, const struct mdas_http_respo
 			    j->note ? "; " : "", pages);
 		else if (j->note != NULL)
 			snprintf(note, sizeof(note), "%s", j->note);
+		if (span_empty(j, mdas_klines_rows(j->km))) {
+			f->st->spans_empty++;
+			line_done(f, j->idx[0], 0);
+			break;
+		}
 		emit_raw(f, j->idx[0], "klines", "history", j->first_url, r->status,
 		    r->fetched_at_ms, j->elapsed_ms, j->attempts,
 		    pages > 1 || j->note != NULL ? note : NULL, mdas_klines_rows(j->km));

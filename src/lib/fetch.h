@@ -53,6 +53,7 @@ struct mdas_fetch_stats {
 	size_t beyond;               /* beyond_source_limit records */
 	size_t spans_asked;          /* gap requests made (--spans) */
 	size_t spans_beyond;         /* gaps not asked: the source no longer serves them */
+	size_t spans_empty;          /* gaps asked whose answer held no bar (no line) */
 	long weight;                 /* Binance request weight sent (per attempt) */
 	struct mdas_http_stats http;
 };
