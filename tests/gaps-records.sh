@@ -22,6 +22,7 @@ bars() {
 # seq_ms FROM STEP COUNT: COUNT open times from FROM.
 seq_ms() { awk -v f="$1" -v s="$2" -v n="$3" 'BEGIN { for (i = 0; i < n; i++) printf "%.0f\n", f + i * s }'; }
 
+# shellcheck disable=SC2046 # the open times are meant to split
 gaps_records() {
 	# Whole: no gap.
 	bars binance BTCUSDT crypto 1m $(seq_ms $B $M 50)

@@ -725,23 +725,24 @@ mdas_store_sql_gaps(enum mdas_store_dialect d, const char *prefix, char *buf, si
 	buf[0] = '\0';
 	if (sql_start(&b, buf, n) != 0)
 		return -1;
-	/* One pass over the bars in key order (the window's partition and
-	 * order are the primary key's, so no sort), the previous bar's open
-	 * time beside each; a step of two intervals or more is a gap. */
+	/* One pass over all bars in key order (the window's partition and
+	 * order are the primary key's: no sort), the previous bar's open time
+	 * beside each; only then which series and intervals count, so that
+	 * no filter breaks the key order.  A step of two intervals or more is
+	 * a gap. */
 	sql_add(&b, "WITH b AS (SELECT source, symbol, interval, ts_ms, "
-	    "lag(ts_ms) OVER (PARTITION BY source, symbol, interval ORDER BY ts_ms) AS prev, "
-	    "CASE interval");
+	    "lag(ts_ms) OVER (PARTITION BY source, symbol, interval ORDER BY ts_ms) AS prev "
+	    "FROM %sbars), s AS (SELECT source, symbol, interval, ts_ms, prev, CASE interval",
+	    prefix);
 	for (i = 0; i < sizeof gap_intervals / sizeof gap_intervals[0]; i++)
 		sql_add(&b, " WHEN '%s' THEN %" PRId64, gap_intervals[i].name, gap_intervals[i].ms);
-	sql_add(&b, " END AS step FROM %sbars WHERE interval IN (", prefix);
-	for (i = 0; i < sizeof gap_intervals / sizeof gap_intervals[0]; i++)
-		sql_add(&b, "%s'%s'", i > 0 ? ", " : "", gap_intervals[i].name);
 	/* Around the clock: Binance, and whatever the series says is crypto. */
-	sql_add(&b, ") AND (source = 'binance' OR (source, symbol, interval) IN "
-	    "(SELECT source, symbol, interval FROM %sseries WHERE asset_class = 'crypto'))), "
+	sql_add(&b, " END AS step FROM b WHERE prev IS NOT NULL), "
 	    "g AS (SELECT source, symbol, interval, prev + step AS from_ts, "
-	    "(ts_ms - prev) / step - 1 AS missing, step FROM b "
-	    "WHERE prev IS NOT NULL AND ts_ms - prev >= 2 * step), "
+	    "(ts_ms - prev) / step - 1 AS missing, step FROM s "
+	    "WHERE step IS NOT NULL AND ts_ms - prev >= 2 * step AND (source = 'binance' OR "
+	    "(source, symbol, interval) IN (SELECT source, symbol, interval FROM %sseries "
+	    "WHERE asset_class = 'crypto'))), "
 	    "r AS (SELECT source, symbol, interval, from_ts, from_ts + (missing - 1) * step AS to_ts, "
 	    "missing, row_number() OVER (PARTITION BY source, symbol, interval "
 	    "ORDER BY from_ts DESC) AS rn, "
