@@ -140,6 +140,11 @@ mdas_trading_gaps(struct json_object *v, FILE *out, unsigned long *gaps)
 	mdas_json_get_string(v, "url", &url);
 	r = mdas_json_at(mdas_json_get(mdas_json_get(mdas_json_get(v, "payload"), "chart"),
 	    "result"), 0);
+	/* Crypto trades around the clock: the store's own check covers it
+	 * (mdas-store(7), GAPS), and one gap is not reported twice. */
+	if (mdas_json_get_string(mdas_json_get(r, "meta"), "instrumentType", &type) ==
+	    MDAS_JSON_FOUND && strcmp(type, "CRYPTOCURRENCY") == 0)
+		return 0;
 	tp = mdas_json_get(mdas_json_get(r, "meta"), "tradingPeriods");
 	/* includePrePost bodies: {"pre":..,"regular":..,"post":..}. */
 	if (mdas_json_is_object(tp))

@@ -10,7 +10,9 @@
  *   {"source":"yahoo","symbol":..,"interval":..,"from_ts_ms":N,"to_ts_ms":N,"missing":N}
  * Only what the body shows is judged: nothing before its first bar or
  * after its last, nothing outside a listed session (nights, weekends,
- * holidays), and nothing of a body without tradingPeriods.
+ * holidays), and nothing of a body without tradingPeriods.  Crypto
+ * (meta.instrumentType CRYPTOCURRENCY) is left to the store's check of
+ * 24/7 series, so that no gap is reported twice.
  */
 #ifndef MDAS_TRADINGGAPS_H
 #define MDAS_TRADINGGAPS_H
