@@ -48,6 +48,11 @@ usage(FILE *fp)
 	    "                         the store's entry when FILE is missing or unusable\n"
 	    "      --gaps FILE        the store's gap lines (its --gaps output): \"gaps\"\n"
 	    "      --gaps-asked N     gaps this run's fetch asked for again\n"
+	    "      --keep-runs N      keep the N newest complete runs, remove older ones\n"
+	    "                         (0: all; default export.keep_runs, else all)\n"
+	    "      --latest, --no-latest\n"
+	    "                         point PREFIX_latest.* at the newest complete run, or\n"
+	    "                         leave them alone (default export.latest, else on)\n"
 	    "      --recover          recover each DIR and remove stale files\n"
 	    "      --append           append standard input to each FILE\n"
 	    "  -q, --quiet            print errors only\n"
@@ -78,6 +83,9 @@ enum {
 	OPT_GAPS_ASKED,
 	OPT_RECOVER,
 	OPT_APPEND,
+	OPT_KEEP_RUNS,
+	OPT_LATEST,
+	OPT_NO_LATEST,
 };
 
 #define EXIT_NOT_PUBLISHED 3
@@ -181,6 +189,9 @@ main(int argc, char **argv)
 		{ "gaps-asked", required_argument, NULL, OPT_GAPS_ASKED },
 		{ "recover", no_argument, NULL, OPT_RECOVER },
 		{ "append", no_argument, NULL, OPT_APPEND },
+		{ "keep-runs", required_argument, NULL, OPT_KEEP_RUNS },
+		{ "latest", no_argument, NULL, OPT_LATEST },
+		{ "no-latest", no_argument, NULL, OPT_NO_LATEST },
 		MDAS_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -191,8 +202,8 @@ main(int argc, char **argv)
 	struct mdas_error err;
 	const char **symbols = NULL, *pause;
 	size_t nfiles = 0, i;
-	int c, recover = 0, append = 0, rc;
-	long v;
+	int c, recover = 0, append = 0, rc, latest = -1;
+	long v, keep = -1;
 
 	mdas_log_init(argv[0]);
 	memset(&r, 0, sizeof(r));
@@ -262,6 +273,16 @@ main(int argc, char **argv)
 			r.store_reason = colon + 1;
 			break;
 		}
+		case OPT_KEEP_RUNS:
+			if (mdas_parse_long(optarg, 0, 1000000000L, &keep) != 0) {
+				mdas_errorx("--keep-runs: expected a number of runs (0: all), got '%s'",
+				    optarg);
+				free(files);
+				return MDAS_EXIT_USAGE;
+			}
+			break;
+		case OPT_LATEST: latest = 1; break;
+		case OPT_NO_LATEST: latest = 0; break;
 		case OPT_RECOVER: recover = 1; break;
 		case OPT_APPEND: append = 1; break;
 		default:
@@ -302,6 +323,11 @@ main(int argc, char **argv)
 		mdas_errorx("invalid run ID '%s' (1-64 characters of A-Za-z0-9_-)", r.run_id);
 		goto out;
 	}
+	if (strcmp(r.run_id, "latest") == 0 || strncmp(r.run_id, "latest_", 7) == 0) {
+		mdas_errorx("run ID '%s' is reserved (PREFIX_latest.* name the newest run)",
+		    r.run_id);
+		goto out;
+	}
 	if (r.config_path != NULL) {
 		if ((settings = mdas_settings_load(r.config_path, &err)) == NULL) {
 			mdas_errorx("%s", err.msg);
@@ -315,7 +341,14 @@ main(int argc, char **argv)
 		 * --db); a PostgreSQL DSN may hold a password: never copied. */
 		if (r.store_engine != NULL && strcmp(r.store_engine, "sqlite") == 0)
 			r.store_database = mdas_settings_string(settings, "store.path");
+		if (latest < 0)
+			latest = mdas_settings_bool(settings, "export.latest");
+		if (keep < 0 && mdas_settings_int(settings, "export.keep_runs") > 0)
+			keep = (long)mdas_settings_int(settings, "export.keep_runs");
 	}
+	/* The defaults of export.latest and export.keep_runs. */
+	r.latest = latest != 0;
+	r.keep_runs = keep > 0 ? (unsigned long)keep : 0;
 	if (r.prefix == NULL)
 		r.prefix = "market_data";
 	/* Symbols as operands, else from the configuration: read as JSON, so
@@ -353,6 +386,10 @@ main(int argc, char **argv)
 		rc = EXIT_NOT_PUBLISHED;
 		goto out;
 	}
+	/* Published: a latest name or a retention that failed is a warning,
+	 * never the run's failure. */
+	if (res.nwarnings > 0)
+		mdas_warn("%s%s", res.warning, res.nwarnings > 1 ? " (and more)" : "");
 	for (i = 0; i < nfiles; i++)
 		printf("%s/%s\n", r.export_dir, files[i].name);
 	printf("%s\n", res.manifest_path);

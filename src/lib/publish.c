@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -314,7 +315,7 @@ read_stages(const char *path, struct mdas_error *err)
 
 /* ---- The store's statistics ---- */
 
-#define STATS_MAX ((size_t)1 << 20)
+#define STATS_MAX ((size_t)16 << 20)   /* per-series lines: about 70000 series */
 
 /* The tables of store.h's enum mdas_store_table, in its order. */
 static const char *const store_tables[] = { "series", "bars", "quotes", "events", "errors" };
@@ -619,6 +620,8 @@ struct intent {
 	const char *staged;       /* relative to the export directory */
 	struct entry *e;
 	size_t n;                 /* the manifest is e[n - 1] */
+	const char *prefix;       /* PREFIX of PREFIX_RUNID.manifest.json, or NULL */
+	int latest;               /* the publish maintains PREFIX_latest.* */
 };
 
 static void
@@ -701,6 +704,14 @@ intent_read(int dfd, const char *dir, const char *name, struct intent *in,
 	 * whose last file is anything else was not written by a publisher. */
 	if (!names_manifest(in->e[in->n - 1].name, in->run_id))
 		goto bad;
+	/* Optional (issue 11): the prefix, which must be the manifest's. */
+	if ((in->prefix = str_of(in->root, "prefix")) != NULL &&
+	    (strlen(in->prefix) + 1 + strlen(in->run_id) + strlen(".manifest.json") !=
+	    strlen(in->e[in->n - 1].name) ||
+	    strncmp(in->e[in->n - 1].name, in->prefix, strlen(in->prefix)) != 0))
+		goto bad;
+	in->latest = in->prefix != NULL && json_object_object_get_ex(in->root, "latest", &v) &&
+	    json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
 	return 0;
 bad:
 	intent_free(in);
@@ -770,14 +781,670 @@ same_file(int afd, int bfd, const char *name)
 	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/* ---- Snapshot retention and PREFIX_latest.* (publish.h) ---- */
+
+#define RETIRE_PREFIX ".mdas-retire."
+#define MANIFEST_TAIL ".manifest.json"
+#define LATEST_ID "latest"
+#define MANIFEST_MAX ((size_t)64 << 20)
+
+/* What the exporters write besides the manifest: latest names of these
+ * suffixes that the newest run lacks are stale (an errors file of an
+ * earlier run, a format since disabled). */
+static const char *const export_suffixes[] = { ".csv", "_errors.csv", ".json", ".xlsx" };
+
+/* Run IDs whose files would take a latest name: "latest", "latest_*". */
+static int
+reserved_id(const char *id)
+{
+	size_t n = strlen(LATEST_ID);
+
+	return strncmp(id, LATEST_ID, n) == 0 && (id[n] == '\0' || id[n] == '_');
+}
+
+/* True when name is PREFIX_latest followed by '.' or '_'. */
+static int
+latest_name(const char *prefix, const char *name)
+{
+	size_t n = strlen(prefix), k = strlen(LATEST_ID);
+
+	return strncmp(name, prefix, n) == 0 && name[n] == '_' &&
+	    strncmp(name + n + 1, LATEST_ID, k) == 0 &&
+	    (name[n + 1 + k] == '.' || name[n + 1 + k] == '_');
+}
+
+/* The suffix S of PREFIX_ID<S> (S starting with '.' or '_'), or NULL. */
+static const char *
+run_suffix(const char *prefix, const char *id, const char *name)
+{
+	size_t n = strlen(prefix), k = strlen(id);
+
+	if (strncmp(name, prefix, n) != 0 || name[n] != '_' || strncmp(name + n + 1, id, k) != 0)
+		return NULL;
+	name += n + 1 + k;
+	return *name == '.' || *name == '_' ? name : NULL;
+}
+
+/* A JSON object read from name in dfd: a regular file, not followed, at
+ * most max bytes.  NULL when it is anything else. */
+static struct json_object *
+read_object_at(int dfd, const char *name, size_t max)
+{
+	struct json_object *o;
+	char *buf;
+	size_t len = 0;
+	ssize_t k;
+	int fd;
+
+	if ((fd = mdas_open_regular_at(dfd, name, O_RDONLY, 0, NULL)) < 0)
+		return NULL;
+	if ((buf = malloc(max + 1)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	while (len < max && (k = read(fd, buf + len, max - len)) != 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			break;
+		len += (size_t)k;
+	}
+	close(fd);
+	buf[len] = '\0';
+	o = len < max && memchr(buf, '\0', len) == NULL ? json_tokener_parse(buf) : NULL;
+	free(buf);
+	if (o != NULL && !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
+/* The files a manifest (or retire record) lists, checked as intent_read()
+ * checks an intent's.  Returns the count (entries point into m; caller
+ * frees *e), or -1 when the list is not well-formed. */
+static ssize_t
+manifest_entries(struct json_object *m, struct entry **e)
+{
+	struct json_object *files, *f, *v;
+	size_t n, i;
+
+	*e = NULL;
+	if (!json_object_object_get_ex(m, "files", &files) ||
+	    !json_object_is_type(files, json_type_array) ||
+	    (n = json_object_array_length(files)) > 4096)
+		return -1;
+	if ((*e = calloc(n + 1, sizeof(**e))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		f = json_object_array_get_idx(files, i);
+		if (!json_object_is_type(f, json_type_object))
+			goto bad;
+		(*e)[i].name = str_of(f, "name");
+		(*e)[i].sha256 = str_of(f, "sha256");
+		if (!safe_name((*e)[i].name) || (*e)[i].sha256 == NULL ||
+		    strlen((*e)[i].sha256) != 64 || !json_object_object_get_ex(f, "size", &v) ||
+		    !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+			goto bad;
+		(*e)[i].size = (uint64_t)json_object_get_int64(v);
+	}
+	return (ssize_t)n;
+bad:
+	free(*e);
+	*e = NULL;
+	return -1;
+}
+
+struct run {
+	char *id;
+	char *mname;              /* PREFIX_ID.manifest.json */
+};
+
+struct runs {
+	struct run *v;
+	size_t n;
+	char **busy;              /* run IDs the intents present name */
+	size_t nbusy;
+	int unreadable;           /* an intent present could not be read */
+};
+
+static void
+runs_free(struct runs *rs)
+{
+	size_t i;
+
+	for (i = 0; i < rs->n; i++) {
+		free(rs->v[i].id);
+		free(rs->v[i].mname);
+	}
+	for (i = 0; i < rs->nbusy; i++)
+		free(rs->busy[i]);
+	free(rs->v);
+	free(rs->busy);
+	memset(rs, 0, sizeof(*rs));
+}
+
+static int
+newest_first(const void *a, const void *b)
+{
+	return strverscmp(((const struct run *)b)->id, ((const struct run *)a)->id);
+}
+
+static int
+push_str(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (nv == NULL)
+		return -1;
+	*v = nv;
+	if ((nv[*n] = strdup(s)) == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+/* The manifests of prefix's runs in dir, newest first (by the run ID in
+ * the name; the content is checked by run_complete()), and the run IDs
+ * that intent records name, except own (NULL: none). */
+static int
+runs_scan(int dfd, const char *dir, const char *prefix, const char *own, struct runs *rs,
+    struct mdas_error *err)
+{
+	size_t np = strlen(prefix), nt = strlen(MANIFEST_TAIL);
+	struct dirent *de;
+	struct intent in;
+	DIR *d;
+	int fd;
+
+	memset(rs, 0, sizeof(*rs));
+	if ((fd = dup(dfd)) < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return mdas_error_errno(err, errno, "%s", dir);
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		const char *name = de->d_name;
+		size_t len = strlen(name);
+
+		if (strncmp(name, INTENT_PREFIX, strlen(INTENT_PREFIX)) == 0 &&
+		    ends_with(name, INTENT_SUFFIX)) {
+			if (intent_read(dfd, dir, name, &in, NULL) != 0) {
+				rs->unreadable = 1;
+				continue;
+			}
+			if ((own == NULL || strcmp(in.run_id, own) != 0) &&
+			    push_str(&rs->busy, &rs->nbusy, in.run_id) != 0) {
+				intent_free(&in);
+				goto nomem;
+			}
+			intent_free(&in);
+			continue;
+		}
+		if (len <= np + 1 + nt || strncmp(name, prefix, np) != 0 || name[np] != '_' ||
+		    !ends_with(name, MANIFEST_TAIL))
+			continue;
+		char id[256];
+
+		if (len - np - 1 - nt >= sizeof(id))
+			continue;
+		memcpy(id, name + np + 1, len - np - 1 - nt);
+		id[len - np - 1 - nt] = '\0';
+		if (!mdas_runid_valid(id) || reserved_id(id))
+			continue;
+		struct run *nv = realloc(rs->v, (rs->n + 1) * sizeof(*nv));
+
+		if (nv == NULL)
+			goto nomem;
+		rs->v = nv;
+		nv[rs->n].id = strdup(id);
+		nv[rs->n].mname = strdup(name);
+		rs->n++;
+		if (nv[rs->n - 1].id == NULL || nv[rs->n - 1].mname == NULL)
+			goto nomem;
+	}
+	closedir(d);
+	if (rs->n > 1)
+		qsort(rs->v, rs->n, sizeof(*rs->v), newest_first);
+	return 0;
+nomem:
+	closedir(d);
+	runs_free(rs);
+	return mdas_error_errno(err, ENOMEM, "%s", dir);
+}
+
+static int
+run_busy(const struct runs *rs, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < rs->nbusy; i++)
+		if (strcmp(rs->busy[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+/* The manifest of run (a new object) when the run is complete, else NULL. */
+static struct json_object *
+run_complete(int dfd, const struct runs *rs, const struct run *run)
+{
+	struct json_object *m;
+	struct entry *e = NULL;
+	const char *id, *status;
+	struct stat st;
+	ssize_t n, i;
+
+	if (run_busy(rs, run->id) || (m = read_object_at(dfd, run->mname, MANIFEST_MAX)) == NULL)
+		return NULL;
+	id = str_of(m, "run_id");
+	status = str_of(m, "status");
+	if (id == NULL || strcmp(id, run->id) != 0 || status == NULL ||
+	    (strcmp(status, "ok") != 0 && strcmp(status, "partial") != 0) ||
+	    (n = manifest_entries(m, &e)) < 0)
+		goto no;
+	for (i = 0; i < n; i++)
+		if (fstatat(dfd, e[i].name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode) || (uint64_t)st.st_size != e[i].size)
+			goto no;
+	free(e);
+	return m;
+no:
+	free(e);
+	json_object_put(m);
+	return NULL;
+}
+
+/* A fresh temporary name for final in the shape mdas_remove_stale_temps()
+ * recognises: ".FINAL.tmp.PID.XXXXXX". */
+static void
+tmp_name(char *buf, size_t n, const char *final)
+{
+	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	static unsigned long seq;
+	unsigned char r[6];
+	char x[7];
+	size_t i;
+
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		unsigned long v = (unsigned long)time(NULL) ^ ((unsigned long)getpid() << 16) ^ ++seq;
+
+		for (i = 0; i < sizeof(r); i++, v = v * 6364136223846793005UL + 1442695040888963407UL)
+			r[i] = (unsigned char)(v >> 33);
+	}
+	for (i = 0; i < 6; i++)
+		x[i] = set[r[i] % (sizeof(set) - 1)];
+	x[6] = '\0';
+	snprintf(buf, n, ".%s.tmp.%ld.%s", final, (long)getpid(), x);
+}
+
+/* Copies src (in dfd) to the new file tmp. */
+static int
+copy_at(int dfd, const char *dir, const char *src, const char *tmp, struct mdas_error *err)
+{
+	char buf[65536];
+	ssize_t k, w;
+	int in, out, rc = 0;
+
+	if ((in = mdas_open_regular_at(dfd, src, O_RDONLY, 0, NULL)) < 0)
+		return mdas_error_errno(err, errno, "%s/%s", dir, src);
+	if ((out = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0666)) < 0) {
+		rc = errno;
+		close(in);
+		errno = rc;
+		return -2;
+	}
+	while (rc == 0 && (k = read(in, buf, sizeof(buf))) != 0) {
+		if (k < 0) {
+			if (errno != EINTR)
+				rc = mdas_error_errno(err, errno, "%s/%s: read error", dir, src);
+			continue;
+		}
+		for (ssize_t off = 0; off < k && rc == 0; off += w)
+			if ((w = write(out, buf + off, (size_t)(k - off))) <= 0 && errno != EINTR)
+				rc = mdas_error_errno(err, errno, "%s/%s: write failed", dir, tmp);
+			else if (w < 0)
+				w = 0;
+	}
+	if (rc == 0 && fsync(out) != 0)
+		rc = mdas_error_errno(err, errno, "%s/%s: fsync failed", dir, tmp);
+	if (close(out) != 0 && rc == 0)
+		rc = mdas_error_errno(err, errno, "%s/%s: close failed", dir, tmp);
+	close(in);
+	if (rc != 0)
+		unlinkat(dfd, tmp, 0);
+	return rc;
+}
+
+/* Makes alias name the same file as src (a regular file in dfd): a hard
+ * link (or a copy) under a temporary name, rename()d over alias, which
+ * replaces whatever is there (a symbolic link is replaced, never
+ * followed).  Nothing to do when alias already is src. */
+static int
+alias_at(int dfd, const char *dir, const char *src, const char *alias, struct mdas_error *err)
+{
+	struct stat a, b;
+	char tmp[512];
+	int tries, rc = -1;
+
+	if (fstatat(dfd, src, &a, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(a.st_mode))
+		return mdas_error_set(err, "%s/%s: not a regular file", dir, src);
+	if (fstatat(dfd, alias, &b, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(b.st_mode) &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return 0;
+	for (tries = 0; tries < 64 && rc != 0; tries++) {
+		tmp_name(tmp, sizeof(tmp), alias);
+		if (linkat(dfd, src, dfd, tmp, 0) == 0) {
+			rc = 0;
+			break;
+		}
+		if (errno == EEXIST)
+			continue;
+		if (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP && errno != EMLINK &&
+		    errno != EXDEV && errno != ENOSYS)
+			return mdas_error_errno(err, errno, "%s/%s: cannot link", dir, tmp);
+		/* No hard links here: a copy, the same way. */
+		if ((rc = copy_at(dfd, dir, src, tmp, err)) == -2) {
+			if (errno == EEXIST) {
+				rc = -1;
+				continue;
+			}
+			return mdas_error_errno(err, errno, "%s/%s: cannot create", dir, tmp);
+		}
+		if (rc != 0)
+			return -1;
+	}
+	if (rc != 0)
+		return mdas_error_set(err, "%s/%s: no free temporary name", dir, alias);
+	if (renameat(dfd, tmp, dfd, alias) != 0) {
+		rc = errno;
+		unlinkat(dfd, tmp, 0);
+		return mdas_error_errno(err, rc, "%s/%s: cannot replace", dir, alias);
+	}
+	return 0;
+}
+
+static void
+warnf(struct mdas_publish_result *res, const char *msg)
+{
+	if (res == NULL)
+		return;
+	if (res->nwarnings++ == 0)
+		snprintf(res->warning, sizeof(res->warning), "%s", msg);
+}
+
+/* Points prefix's latest names in dir at its newest complete run (own:
+ * the run being published, whose intent does not count as in progress).
+ * No complete run: nothing changes.  Returns 0 or -1 with err. */
+static int
+latest_point(int dfd, const char *dir, const char *prefix, const char *own,
+    mdas_publish_note_fn note, void *ctx, struct mdas_error *err)
+{
+	struct json_object *m = NULL, *prev;
+	struct entry *e = NULL, *pe = NULL;
+	char alias[512], mname[512];
+	const char *target = NULL, *s, *pid;
+	char **stale = NULL, **fresh = NULL;
+	size_t nstale = 0, nfresh = 0, i, j;
+	ssize_t n = 0, pn;
+	struct runs rs;
+	int rc = 0;
+
+	if (runs_scan(dfd, dir, prefix, own, &rs, err) != 0)
+		return -1;
+	for (i = 0; i < rs.n && m == NULL; i++)
+		if ((m = run_complete(dfd, &rs, &rs.v[i])) != NULL)
+			target = rs.v[i].id;
+	if (m == NULL)
+		goto out;
+	if ((n = manifest_entries(m, &e)) < 0) {
+		rc = mdas_error_set(err, "%s/%s_%s" MANIFEST_TAIL ": unusable", dir, prefix, target);
+		goto out;
+	}
+	/* What the latest names held so far (their manifest says), so that
+	 * names this run lacks can go. */
+	for (i = 0; i < sizeof(export_suffixes) / sizeof(export_suffixes[0]); i++)
+		if (push_str(&stale, &nstale, export_suffixes[i]) != 0)
+			goto nomem;
+	snprintf(alias, sizeof(alias), "%s_" LATEST_ID MANIFEST_TAIL, prefix);
+	if ((prev = read_object_at(dfd, alias, MANIFEST_MAX)) != NULL) {
+		if ((pid = str_of(prev, "run_id")) != NULL && (pn = manifest_entries(prev, &pe)) > 0)
+			for (j = 0; j < (size_t)pn; j++)
+				if ((s = run_suffix(prefix, pid, pe[j].name)) != NULL &&
+				    strcmp(s, MANIFEST_TAIL) != 0 && push_str(&stale, &nstale, s) != 0) {
+					json_object_put(prev);
+					goto nomem;
+				}
+		free(pe);
+		json_object_put(prev);
+	}
+	/* The data files first, durable before the manifest names them. */
+	for (i = 0; i < (size_t)n && rc == 0; i++) {
+		if ((s = run_suffix(prefix, target, e[i].name)) == NULL ||
+		    strcmp(s, MANIFEST_TAIL) == 0)
+			continue;
+		snprintf(alias, sizeof(alias), "%s_" LATEST_ID "%s", prefix, s);
+		if (push_str(&fresh, &nfresh, s) != 0)
+			goto nomem;
+		rc = alias_at(dfd, dir, e[i].name, alias, err);
+	}
+	if (rc == 0)
+		rc = fsync_fd_dir(dfd, dir, err);
+	if (rc == 0) {
+		snprintf(mname, sizeof(mname), "%s_%s" MANIFEST_TAIL, prefix, target);
+		snprintf(alias, sizeof(alias), "%s_" LATEST_ID MANIFEST_TAIL, prefix);
+		rc = alias_at(dfd, dir, mname, alias, err);
+	}
+	/* Then the latest names of earlier runs that this one does not have. */
+	for (i = 0; i < nstale && rc == 0; i++) {
+		struct stat st;
+
+		for (j = 0; j < nfresh && strcmp(fresh[j], stale[i]) != 0; j++)
+			;
+		if (j < nfresh)
+			continue;
+		snprintf(alias, sizeof(alias), "%s_" LATEST_ID "%s", prefix, stale[i]);
+		if (fstatat(dfd, alias, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)))
+			continue;
+		if (unlinkat(dfd, alias, 0) != 0)
+			rc = mdas_error_errno(err, errno, "%s/%s: cannot remove", dir, alias);
+	}
+	if (rc == 0)
+		rc = fsync_fd_dir(dfd, dir, err);
+	goto out;
+nomem:
+	rc = mdas_error_errno(err, ENOMEM, "%s", dir);
+out:
+	for (i = 0; i < nstale; i++)
+		free(stale[i]);
+	for (i = 0; i < nfresh; i++)
+		free(fresh[i]);
+	free(stale);
+	free(fresh);
+	free(e);
+	json_object_put(m);
+	runs_free(&rs);
+	return rc;
+}
+
+/* Removes the files the retire record rname (a run's manifest, moved
+ * aside) lists that still hold the recorded content, then the record.
+ * Never a latest name of prefix. */
+static int
+retire_finish(int dfd, const char *dir, const char *rname, const char *prefix,
+    struct json_object *m, mdas_publish_note_fn note, void *ctx, struct mdas_error *err)
+{
+	const char *mname = rname + strlen(RETIRE_PREFIX);
+	struct entry *e;
+	struct stat a, b;
+	ssize_t n, i;
+	int rc = 0, k;
+
+	if ((n = manifest_entries(m, &e)) < 0)
+		return mdas_error_set(err, "%s/%s: not a valid retire record", dir, rname);
+	/* A link() fallback of the move aside cut short leaves the manifest
+	 * under both names: it goes first, before any file it lists. */
+	if (fstatat(dfd, rname, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fstatat(dfd, mname, &b, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(b.st_mode) &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		if (unlinkat(dfd, mname, 0) != 0 || fsync_fd_dir(dfd, dir, err) != 0) {
+			free(e);
+			return mdas_error_errno(err, errno, "%s/%s: cannot remove", dir, mname);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (latest_name(prefix, e[i].name))
+			continue;
+		if ((k = holds(dfd, dir, &e[i], NULL)) == 1) {
+			if (unlinkat(dfd, e[i].name, 0) != 0 && errno != ENOENT)
+				rc = mdas_error_errno(err, errno, "%s/%s: cannot remove", dir,
+				    e[i].name);
+		} else if (exists_at(dfd, e[i].name))
+			notef(note, ctx, "%s/%s: changed since its run was published; left in place",
+			    dir, e[i].name);
+	}
+	free(e);
+	if (rc == 0)
+		rc = fsync_fd_dir(dfd, dir, err);
+	if (rc == 0 && unlinkat(dfd, rname, 0) != 0)
+		rc = mdas_error_errno(err, errno, "%s/%s: cannot remove", dir, rname);
+	if (rc == 0)
+		rc = fsync_fd_dir(dfd, dir, err);
+	return rc;
+}
+
+/* Finishes the removal of a run whose retire record rname recovery found. */
+static int
+recover_retire(int dfd, const char *dir, const char *rname, mdas_publish_note_fn note,
+    void *ctx, struct mdas_error *err)
+{
+	const char *mname = rname + strlen(RETIRE_PREFIX), *id;
+	struct json_object *m;
+	char prefix[256];
+	size_t n;
+	int rc;
+
+	if ((m = read_object_at(dfd, rname, MANIFEST_MAX)) == NULL ||
+	    (id = str_of(m, "run_id")) == NULL || !mdas_runid_valid(id) ||
+	    !names_manifest(mname, id) ||
+	    (n = strlen(mname) - strlen(id) - strlen(MANIFEST_TAIL) - 1) >= sizeof(prefix)) {
+		json_object_put(m);
+		return mdas_error_set(err, "%s/%s: not a valid retire record", dir, rname);
+	}
+	memcpy(prefix, mname, n);
+	prefix[n] = '\0';
+	rc = retire_finish(dfd, dir, rname, prefix, m, note, ctx, err);
+	if (rc == 0)
+		notef(note, ctx, "%s: finished the interrupted removal of run %s", dir, id);
+	json_object_put(m);
+	return rc;
+}
+
+/* Every retire record in dir.  Returns how many were finished, or -1
+ * with err (the first failure; the others were tried). */
+static int
+recover_retires(int dfd, const char *dir, mdas_publish_note_fn note, void *ctx,
+    struct mdas_error *err)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	struct dirent *de;
+	struct mdas_error e;
+	int fd, rc = 0, done = 0;
+	DIR *d;
+
+	if ((fd = dup(dfd)) < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return mdas_error_errno(err, errno, "%s", dir);
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, RETIRE_PREFIX, strlen(RETIRE_PREFIX)) == 0 &&
+		    push_str(&names, &n, de->d_name) != 0) {
+			rc = mdas_error_errno(err, ENOMEM, "%s", dir);
+			break;
+		}
+	closedir(d);
+	for (i = 0; i < n; i++) {
+		if (recover_retire(dfd, dir, names[i], note, ctx, &e) != 0) {
+			if (rc == 0 && err != NULL)
+				*err = e;
+			rc = -1;
+		} else
+			done++;
+		free(names[i]);
+	}
+	free(names);
+	return rc < 0 ? -1 : done;
+}
+
+/* Removes prefix's complete runs in dir beyond the keep newest, oldest
+ * first.  Returns how many went, or -1 with err (those before went). */
+static int
+retain(int dfd, const char *dir, const char *prefix, unsigned long keep, unsigned pause,
+    mdas_publish_note_fn note, void *ctx, struct mdas_error *err)
+{
+	struct json_object *m;
+	char rname[600];
+	unsigned long complete = 0;
+	size_t i, k, nold = 0;
+	struct runs rs;
+	int removed = 0, rc = 0;
+	size_t *old = NULL;
+
+	if (runs_scan(dfd, dir, prefix, NULL, &rs, err) != 0)
+		return -1;
+	if (rs.unreadable) {
+		runs_free(&rs);
+		return mdas_error_set(err, "%s: an intent record cannot be read; no run removed",
+		    dir);
+	}
+	if ((old = calloc(rs.n + 1, sizeof(*old))) == NULL) {
+		runs_free(&rs);
+		return mdas_error_errno(err, ENOMEM, "%s", dir);
+	}
+	for (i = 0; i < rs.n; i++) {
+		if ((m = run_complete(dfd, &rs, &rs.v[i])) == NULL)
+			continue;
+		json_object_put(m);
+		if (++complete > keep)
+			old[nold++] = i;
+	}
+	/* Oldest first: a removal cut short leaves the newest ones. */
+	for (k = nold; k-- > 0 && rc == 0;) {
+		const struct run *run = &rs.v[old[k]];
+
+		if ((m = read_object_at(dfd, run->mname, MANIFEST_MAX)) == NULL)
+			continue;
+		snprintf(rname, sizeof(rname), RETIRE_PREFIX "%s", run->mname);
+		/* The commit point: the manifest aside, the run no longer complete. */
+		if (move_noreplace(dfd, run->mname, dfd, rname) != 0)
+			rc = mdas_error_errno(err, errno, "%s/%s: cannot move aside", dir, run->mname);
+		else if ((rc = fsync_fd_dir(dfd, dir, err)) == 0 &&
+		    (pause_ms(pause), 1) &&
+		    (rc = retire_finish(dfd, dir, rname, prefix, m, note, ctx, err)) == 0) {
+			notef(note, ctx, "%s: removed run %s (export.keep_runs %lu)", dir, run->id,
+			    keep);
+			removed++;
+		}
+		json_object_put(m);
+	}
+	free(old);
+	runs_free(&rs);
+	return rc < 0 ? -1 : removed;
+}
+
 /* Finishes or undoes the publish described by intent name in dfd.  It
  * only ever touches, in the export directory, names that hold exactly
  * what the intent recorded, and only moves in a staged file where the
  * final name is free: a name taken by anything else (another file, a
  * FIFO) means the publish cannot be finished as recorded. */
 static int
-recover_intent(int dfd, const char *dir, const char *name, mdas_publish_note_fn note,
-    void *ctx, struct mdas_error *err)
+recover_intent(int dfd, const char *dir, const char *name, char *latest_prefix, size_t lpn,
+    mdas_publish_note_fn note, void *ctx, struct mdas_error *err)
 {
 	struct intent in;
 	char sdir[4096];
@@ -834,6 +1501,9 @@ recover_intent(int dfd, const char *dir, const char *name, mdas_publish_note_fn 
 		rc = mdas_error_errno(err, errno, "%s/%s: cannot remove", dir, name);
 	if (rc == 0)
 		rc = fsync_fd_dir(dfd, dir, err);
+	/* Its latest names may be half-swapped: the caller repeats the swap. */
+	if (rc == 0 && in.latest)
+		snprintf(latest_prefix, lpn, "%s", in.prefix);
 	intent_free(&in);
 	return rc;
 }
@@ -925,7 +1595,7 @@ remove_dead_dirs(const char *dir, const char *prefix, const char *tag, const cha
 /* Names of the intents in dir (NULL-terminated, caller frees), NULL with
  * *count -1 on error. */
 static int
-scan(const char *dir, char ***intents, int *workdirs, struct mdas_error *err)
+scan(const char *dir, char ***intents, int *workdirs, int *retires, struct mdas_error *err)
 {
 	struct dirent *de;
 	char **v = NULL;
@@ -934,6 +1604,7 @@ scan(const char *dir, char ***intents, int *workdirs, struct mdas_error *err)
 
 	*intents = NULL;
 	*workdirs = 0;
+	*retires = 0;
 	if ((d = opendir(dir)) == NULL)
 		return errno == ENOENT ? 0 : mdas_error_errno(err, errno, "%s", dir);
 	while ((de = readdir(d)) != NULL) {
@@ -942,6 +1613,10 @@ scan(const char *dir, char ***intents, int *workdirs, struct mdas_error *err)
 
 			if (pid > 0 && !mdas_pid_alive(pid))
 				(*workdirs)++;
+			continue;
+		}
+		if (strncmp(de->d_name, RETIRE_PREFIX, strlen(RETIRE_PREFIX)) == 0) {
+			(*retires)++;
 			continue;
 		}
 		if (strncmp(de->d_name, INTENT_PREFIX, strlen(INTENT_PREFIX)) != 0 ||
@@ -978,23 +1653,46 @@ static int
 recover_locked(const char *dir, int dfd, mdas_publish_note_fn note, void *ctx,
     struct mdas_error *err)
 {
-	char **names;
-	int workdirs, n, rc = 0, done = 0;
-	size_t i;
+	char **names, **latest = NULL, lp[256];
+	int workdirs, retires, n, rc = 0, done = 0;
+	size_t i, j, nlatest = 0;
+	struct mdas_error e;
 
-	if ((n = scan(dir, &names, &workdirs, err)) < 0)
+	if ((n = scan(dir, &names, &workdirs, &retires, err)) < 0)
 		return -1;
 	for (i = 0; names != NULL && names[i] != NULL; i++) {
-		struct mdas_error e;
-
-		if (recover_intent(dfd, dir, names[i], note, ctx, &e) != 0) {
+		lp[0] = '\0';
+		if (recover_intent(dfd, dir, names[i], lp, sizeof(lp), note, ctx, &e) != 0) {
 			if (rc == 0 && err != NULL)
 				*err = e;
 			rc = -1;
 		} else
 			done++;
+		for (j = 0; j < nlatest && strcmp(latest[j], lp) != 0; j++)
+			;
+		if (lp[0] != '\0' && j == nlatest && push_str(&latest, &nlatest, lp) != 0)
+			rc = mdas_error_errno(err, ENOMEM, "%s", dir);
 	}
 	free_names(names);
+	if (retires > 0 && (n = recover_retires(dfd, dir, note, ctx, &e)) != 0) {
+		if (n < 0) {
+			if (rc == 0 && err != NULL)
+				*err = e;
+			rc = -1;
+		} else
+			done += n;
+	}
+	/* A publish killed while it swapped its latest names: again, now that
+	 * its run is finished or gone. */
+	for (j = 0; j < nlatest; j++) {
+		if (latest_point(dfd, dir, latest[j], NULL, note, ctx, &e) != 0) {
+			if (rc == 0 && err != NULL)
+				*err = e;
+			rc = -1;
+		}
+		free(latest[j]);
+	}
+	free(latest);
 	/* Only now: a staging directory may hold what an intent still needs. */
 	if (rc == 0 && workdirs > 0) {
 		n = remove_dead_dirs(dir, WORKDIR_PREFIX, ".pid", "work directory", note, ctx, err);
@@ -1011,13 +1709,13 @@ mdas_publish_recover(const char *dir, int flags, mdas_publish_note_fn note, void
     struct mdas_error *err)
 {
 	char lock[4096], **names;
-	int workdirs, n, dfd, lfd, rc, done = 0;
+	int workdirs, retires, n, dfd, lfd, rc, done = 0;
 
-	if ((n = scan(dir, &names, &workdirs, err)) < 0)
+	if ((n = scan(dir, &names, &workdirs, &retires, err)) < 0)
 		return -1;
 	free_names(names);
 	rc = 0;
-	if (n > 0 || workdirs > 0) {
+	if (n > 0 || workdirs > 0 || retires > 0) {
 		/* A live publisher holds the lock from before its intent exists
 		 * until after it is gone: with the lock, every intent is dead. */
 		snprintf(lock, sizeof(lock), "%s/" MDAS_PUBLISH_LOCK, dir);
@@ -1132,7 +1830,7 @@ publish_locked(const struct mdas_publish_req *r, int dfd, struct mdas_publish_re
 		const char *name = r->files[i].name;
 		size_t j;
 
-		if (!safe_name(name) || strcmp(name, mname) == 0) {
+		if (!safe_name(name) || strcmp(name, mname) == 0 || latest_name(r->prefix, name)) {
 			mdas_error_set(err, "%s: not a usable export file name", name);
 			goto out;
 		}
@@ -1171,6 +1869,8 @@ publish_locked(const struct mdas_publish_req *r, int dfd, struct mdas_publish_re
 	add(intent, "mdas_publish_intent", json_object_new_int(1));
 	add(intent, "run_id", json_object_new_string(r->run_id));
 	add(intent, "staged_dir", json_object_new_string(rel));
+	add(intent, "prefix", json_object_new_string(r->prefix));
+	add(intent, "latest", json_object_new_boolean(r->latest != 0));
 	files = json_object_new_array();
 	for (i = 0; i <= r->nfiles; i++) {
 		f = json_object_new_object();
@@ -1207,10 +1907,27 @@ publish_locked(const struct mdas_publish_req *r, int dfd, struct mdas_publish_re
 	if (fsync_fd_dir(dfd, r->export_dir, err) != 0)
 		notef(note, ctx, "%s", err->msg);
 	pause_ms(r->pause_ms);
+	/* With the intent still in place: a kill here is repeated by recovery. */
+	if (r->latest) {
+		struct mdas_error e;
+
+		if (latest_point(dfd, r->export_dir, r->prefix, r->run_id, note, ctx, &e) != 0)
+			warnf(res, e.msg);
+		pause_ms(r->pause_ms);
+	}
 	if (unlinkat(dfd, iname, 0) != 0 || fsync_fd_dir(dfd, r->export_dir, NULL) != 0)
 		notef(note, ctx, "%s: cannot remove the intent record (the next start will): %s",
 		    ipath, strerror(errno));
 	intent_written = 0;
+	if (r->keep_runs > 0) {
+		struct mdas_error e;
+
+		if ((k = retain(dfd, r->export_dir, r->prefix, r->keep_runs, r->pause_ms, note, ctx,
+		    &e)) < 0)
+			warnf(res, e.msg);
+		else
+			res->removed = (unsigned)k;
+	}
 out:
 	if (rc != 0) {
 		/* Undo in reverse: nothing of this run under a final name. */
@@ -1242,6 +1959,12 @@ mdas_publish_run(const struct mdas_publish_req *r, struct mdas_publish_result *r
 	memset(res, 0, sizeof(*res));
 	if (!mdas_runid_valid(r->run_id))
 		return mdas_error_set(err, "invalid run ID '%s'", r->run_id);
+	if (reserved_id(r->run_id))
+		return mdas_error_set(err, "run ID '%s' is reserved (PREFIX_latest.* name the "
+		    "newest run)", r->run_id);
+	if (r->prefix == NULL || !safe_name(r->prefix))
+		return mdas_error_set(err, "%s: not a usable prefix", r->prefix != NULL ?
+		    r->prefix : "(none)");
 	snprintf(lock, sizeof(lock), "%s/" MDAS_PUBLISH_LOCK, r->export_dir);
 	if ((lfd = mdas_lock_acquire(lock, 1, err)) < 0)
 		return -1;

@@ -18,7 +18,10 @@
  *   5. renames every staged file to its final name (never replacing),
  *      fsyncs the directory, renames the manifest in last and fsyncs the
  *      directory again: this rename is the commit point;
- *   6. removes the intent and fsyncs the directory.
+ *   6. with req.latest, points PREFIX_latest.* at the newest complete
+ *      run (see below), the intent still in place;
+ *   7. removes the intent and fsyncs the directory;
+ *   8. with req.keep_runs, removes the older complete runs (see below).
  *
  * Recovery (under the same lock, so every intent it sees belongs to a
  * dead publisher): when every file the intent names is still staged or
@@ -35,6 +38,37 @@
  * So after a kill -9 at any instant, the export directory holds complete
  * runs with their manifests, plus at most one intent whose run the next
  * recovery completes or removes.
+ *
+ * Snapshot retention and "latest" (issue 11).  A run is complete when
+ * PREFIX_RUNID.manifest.json is a regular file holding a JSON object with
+ * that run_id, a status "ok" or "partial", and every file it lists is
+ * present as a regular file of the listed size, and no intent record
+ * names the run.  Anything else (files without a manifest, a manifest
+ * whose files are missing or changed size, a publish in progress) is not
+ * complete: never removed, never counted, never pointed to.  Runs are
+ * ordered by run ID in version order (strverscmp(3)), which for the IDs
+ * of mdas_runid_next() is their allocation order.
+ *
+ * latest: every file of the newest complete run named PREFIX_RUNID<S>
+ * (S starting with '.' or '_') gets a hard link PREFIX_latest<S> (a copy
+ * where the file system has no hard links), made under a temporary name
+ * (".NAME.tmp.PID.XXXXXX") and rename()d over the old name: a reader
+ * sees the old file or the new one, never none or half of one, and a
+ * symbolic link planted at the name is replaced, never followed.  Data
+ * files first, the manifest PREFIX_latest.manifest.json last, then latest
+ * names of earlier runs that this run does not have are removed.  Hard
+ * links keep a latest file whole whatever retention removes later.  The
+ * intent records PREFIX and latest, so the recovery of a publish killed
+ * during the swap repeats it.  Run ID "latest" and "latest_*" are
+ * refused.
+ *
+ * Retention: the complete runs beyond the keep_runs newest are removed,
+ * oldest first, each by renaming its manifest to .mdas-retire.MANIFEST
+ * (the commit point: from then on the run is no longer complete), fsync,
+ * removing each file it lists that still holds the recorded size and
+ * SHA-256, fsync, and removing the retire record.  Recovery finishes any
+ * retire record it finds the same way.  Files that no manifest or retire
+ * record names are never removed by anything here.
  */
 #ifndef MDAS_PUBLISH_H
 #define MDAS_PUBLISH_H
@@ -87,11 +121,18 @@ struct mdas_publish_req {
 	const char *gaps_path;
 	long gaps_asked;
 	unsigned pause_ms;        /* test only: sleep after each step of 4-6 */
+	int latest;               /* maintain PREFIX_latest.* (step 6) */
+	unsigned long keep_runs;  /* keep this many complete runs; 0: all */
 };
 
 struct mdas_publish_result {
 	int partial;              /* the manifest's status is "partial" */
 	char manifest_path[4096]; /* EXPORT/PREFIX_RUNID.manifest.json */
+	unsigned removed;         /* runs removed by retention */
+	/* Steps 6 and 8 fail after the commit point: the run is published
+	 * anyway; nwarnings counts the failures, warning says the first. */
+	unsigned nwarnings;
+	char warning[MDAS_ERROR_MAX];
 };
 
 /* Called for each thing recovery or publishing did that a user should

@@ -13,6 +13,7 @@
 #include "jsonget.h"
 #include "settings.h"
 #include "shard.h"
+#include "timeutil.h"
 #include "utf8.h"
 
 #ifndef MDAS_PKGDATADIR
@@ -41,6 +42,8 @@ enum kind {
 	K_SYMBOL_ARRAY,  /* symbols: no quotes or backslashes either */
 	K_ENUM,          /* one of the words in `choices` */
 	K_SHARD_OR_NULL, /* "K/N" (shard.h), or null for all symbols */
+	K_POS_INT_OR_NULL, /* a positive integer, or null for "not set" */
+	K_BACKFILL_OR_NULL, /* a range word or an ISO date (fetch.backfill), or null */
 };
 
 struct key_spec {
@@ -71,6 +74,8 @@ static const struct key_spec specs[] = {
 	{ "fetch.mode", K_ENUM, "\"quote\"", "quote|history", NULL, 0 },
 	{ "fetch.interval", K_ENUM, "\"1d\"", "1m|2m|5m|15m|30m|60m|90m|1h|4h|1d|5d|1wk|1mo|3mo", NULL, 0 },
 	{ "fetch.range", K_ENUM, "\"1mo\"", "1d|5d|1mo|3mo|6mo|1y|2y|5y|10y|ytd|max", NULL, 0 },
+	/* The first run of a series with a store (no mark yet); null: fetch.range. */
+	{ "fetch.backfill", K_BACKFILL_OR_NULL, "null", "1d|5d|1mo|3mo|6mo|1y|2y|5y|10y|ytd|max", NULL, 0 },
 	{ "http.timeout_seconds", K_POS_NUMBER, "20", NULL, NULL, 0 },
 	{ "http.connect_timeout_seconds", K_POS_NUMBER, "10", NULL, NULL, 0 },
 	{ "http.retries", K_NONNEG_INT, "4", NULL, NULL, 0 },
@@ -91,6 +96,9 @@ static const struct key_spec specs[] = {
 	{ "export.dir", K_PATH, "\"data/exports\"", NULL, NULL, 0 },
 	{ "export.prefix", K_NAME, "\"market_data\"", NULL, NULL, 0 },
 	{ "export.fallback_dir", K_PATH_OR_NULL, "null", NULL, NULL, 0 },
+	/* Snapshot retention (mdas-publish(1)): null keeps every run. */
+	{ "export.keep_runs", K_POS_INT_OR_NULL, "null", NULL, NULL, 1000000000 },
+	{ "export.latest", K_BOOL, "true", NULL, NULL, 0 },
 	{ "state_dir", K_PATH, "\"data\"", NULL, "MDAS_STATE_DIR", 0 },
 	{ "logging.dir", K_PATH, "\"logs\"", NULL, NULL, 0 },
 	{ "logging.format", K_ENUM, "\"text\"", "text|json", NULL, 0 },
@@ -300,6 +308,15 @@ check_value(const struct key_spec *k, struct json_object *v, char *buf, size_t n
 		if (!json_object_is_type(v, json_type_boolean))
 			return "expected true or false";
 		return NULL;
+	case K_POS_INT_OR_NULL:
+		if (v == NULL || json_object_is_type(v, json_type_null))
+			return NULL;
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
+		    json_object_get_int64(v) > (int64_t)k->max) {
+			snprintf(buf, n, "expected a positive integer up to %.17g or null", k->max);
+			return buf;
+		}
+		return NULL;
 	case K_POS_INT:
 	case K_NONNEG_INT:
 		max = k->max > 0 ? k->max : INT_MAX_DEFAULT;
@@ -351,6 +368,19 @@ check_value(const struct key_spec *k, struct json_object *v, char *buf, size_t n
 			return buf;
 		}
 		return NULL;
+	}
+	case K_BACKFILL_OR_NULL: {
+		int64_t ms;
+		struct mdas_error e;
+
+		if (v == NULL || json_object_is_type(v, json_type_null))
+			return NULL;
+		if (json_object_is_type(v, json_type_string) &&
+		    (enum_has(k->choices, json_object_get_string(v)) ||
+		    mdas_parse_iso(json_object_get_string(v), &ms, &e) == 0))
+			return NULL;
+		return "expected a range (1d, 5d, 1mo, 3mo, 6mo, 1y, 2y, 5y, 10y, ytd, max), "
+		    "an ISO 8601 date such as \"2021-01-01\", or null (fetch.range)";
 	}
 	case K_ENUM:
 		if (!json_object_is_type(v, json_type_string) ||

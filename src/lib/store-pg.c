@@ -98,6 +98,12 @@ struct mdas_store {
 	unsigned long refused;
 	void (*refused_cb)(void *, unsigned long, const char *);
 	void *refused_arg;
+	/* Per bar series (store.h: target->series): each bars INSERT also
+	 * adds its RETURNING counts by series to pg_temp.mdas_sc. */
+	void (*series_cb)(void *, const struct mdas_store_series_counts *);
+	void *series_arg;
+	int want_series;             /* this load: mdas_sc exists */
+	unsigned long refused_lines[PG_MAX_REFUSED];
 };
 
 /* ---- Messages ---- */
@@ -409,7 +415,21 @@ add_insert(struct mdas_store *s, size_t *len, enum mdas_store_table t,
 	if (mdas_store_sql_conflict(t, s->sql + n, PG_SQLMAX - n) < 0)
 		return -1;
 	*len += strlen(s->sql + n);
-	return add(s, len, " RETURNING (xmax = 0) AS i");
+	return add(s, len, t == MDAS_ST_BARS && s->want_series ?
+	    " RETURNING (xmax = 0) AS i, source, symbol, interval" : " RETURNING (xmax = 0) AS i");
+}
+
+/* After "WITH ... ins AS (INSERT ... RETURNING ...)": for the bars of a
+ * load that wants per-series counts, ", sc AS (INSERT INTO mdas_sc ...)",
+ * which runs once whatever the main query reads. */
+static int
+add_series_cte(struct mdas_store *s, size_t *len, enum mdas_store_table t)
+{
+	if (t != MDAS_ST_BARS || !s->want_series)
+		return 0;
+	return add(s, len, ", sc AS (INSERT INTO pg_temp.mdas_sc SELECT source, symbol, "
+	    "interval, count(*) FILTER (WHERE i), count(*) FILTER (WHERE NOT i) FROM ins "
+	    "GROUP BY 1, 2, 3)");
 }
 
 /* ---- Open: connect, check the version, create or migrate ---- */
@@ -554,6 +574,8 @@ pg_open(const struct mdas_store_target *t, enum mdas_store_mode mode, int *statu
 	}
 	s->refused_cb = t->refused;
 	s->refused_arg = t->refused_arg;
+	s->series_cb = t->series;
+	s->series_arg = t->series_arg;
 	s->sql = malloc(PG_SQLMAX);
 	if (s->sql == NULL)
 		goto nomem;
@@ -925,6 +947,8 @@ row_error(const PGresult *r)
 static void
 refuse(struct mdas_store *s, unsigned long line, const char *why)
 {
+	if (s->refused < PG_MAX_REFUSED)
+		s->refused_lines[s->refused] = line;
 	s->refused++;
 	if (s->refused_cb != NULL) {
 		char m[MDAS_ERROR_MAX + 40];
@@ -975,7 +999,8 @@ merge_by_parts(struct mdas_store *s, enum mdas_store_table t, struct mdas_error 
 	len = 0;
 	if (add(s, &len, "WITH ins AS (") < 0 ||
 	    add_insert(s, &len, t, "pg_temp.mdas_w", "line BETWEEN $1 AND $2 ORDER BY line") < 0 ||
-	    add(s, &len, ") SELECT count(*) FILTER (WHERE i), count(*) FILTER (WHERE NOT i) "
+	    add(s, &len, ")") < 0 || add_series_cte(s, &len, t) < 0 ||
+	    add(s, &len, " SELECT count(*) FILTER (WHERE i), count(*) FILTER (WHERE NOT i) "
 	    "FROM ins") < 0)
 		return mdas_error_set(err, "%s: statement too long", s->target);
 	r = PQprepare(s->conn, "mdas_part", s->sql, 2, NULL);
@@ -1056,7 +1081,8 @@ again:
 		snprintf(where, sizeof where, "tbl = %d", (int)t);
 		if (add(s, &len, "WITH ins AS (") < 0 ||
 		    add_insert(s, &len, t, "pg_temp.mdas_rows", where) < 0 ||
-		    add(s, &len, ") SELECT count(*) FILTER (WHERE i), count(*) FILTER (WHERE NOT i), "
+		    add(s, &len, ")") < 0 || add_series_cte(s, &len, t) < 0 ||
+		    add(s, &len, " SELECT count(*) FILTER (WHERE i), count(*) FILTER (WHERE NOT i), "
 		    "%lu FROM ins", s->staged[t]) < 0)
 			return mdas_error_set(err, "%s: statement too long", s->target);
 	} else {
@@ -1065,7 +1091,8 @@ again:
 		 * would refuse). */
 		if (add(s, &len, "WITH d AS (") < 0 || add_distinct(s, &len, t) < 0 ||
 		    add(s, &len, "), ins AS (") < 0 || add_insert(s, &len, t, "d", NULL) < 0 ||
-		    add(s, &len, ") SELECT count(*) FILTER (WHERE i), count(*) FILTER (WHERE NOT i), "
+		    add(s, &len, ")") < 0 || add_series_cte(s, &len, t) < 0 ||
+		    add(s, &len, " SELECT count(*) FILTER (WHERE i), count(*) FILTER (WHERE NOT i), "
 		    "(SELECT count(*) FROM d) FROM ins") < 0)
 			return mdas_error_set(err, "%s: statement too long", s->target);
 	}
@@ -1119,6 +1146,66 @@ counts_json(const struct mdas_store_result *res, char *buf, size_t size)
 		snprintf(buf + n, size - n, "\"rejected\":%lu}", res->rejected);
 }
 
+/* The per-series counts: the staged bars by series (distinct keys, the
+ * rows the database refused left out), what the INSERTs returned for
+ * them, and what the bars table holds of each now. */
+static int
+report_series(struct mdas_store *s, struct mdas_error *err)
+{
+	struct mdas_store_series_counts c;
+	char *lines;
+	const char *p[1];
+	size_t len = 0, used = 0, cap = 4 + 21 * (size_t)PG_MAX_REFUSED;
+	unsigned long n;
+	PGresult *r;
+	int i;
+
+	if ((lines = malloc(cap)) == NULL)
+		return mdas_error_errno(err, ENOMEM, "%s", s->target);
+	used += (size_t)snprintf(lines, cap, "{");
+	n = s->refused < PG_MAX_REFUSED ? s->refused : PG_MAX_REFUSED;
+	for (unsigned long k = 0; k < n; k++)
+		used += (size_t)snprintf(lines + used, cap - used, "%s%lu", k ? "," : "",
+		    s->refused_lines[k]);
+	snprintf(lines + used, cap - used, "}");
+	p[0] = lines;
+	if (add(s, &len, "SELECT k.c1, k.c2, k.c3, coalesce(a.ins, 0), coalesce(a.upd, 0), "
+	    "k.n, m.f, m.l, m.b FROM (SELECT c1, c2, c3, count(DISTINCT c4) AS n "
+	    "FROM pg_temp.mdas_rows WHERE tbl = %d AND line <> ALL ($1::bigint[]) "
+	    "GROUP BY 1, 2, 3) AS k LEFT JOIN (SELECT source, symbol, interval, "
+	    "sum(ins) AS ins, sum(upd) AS upd FROM pg_temp.mdas_sc GROUP BY 1, 2, 3) AS a "
+	    "ON a.source = k.c1 AND a.symbol = k.c2 AND a.interval = k.c3 "
+	    "CROSS JOIN LATERAL (SELECT coalesce(min(ts_ms), 0) AS f, "
+	    "coalesce(max(ts_ms), 0) AS l, count(*) AS b FROM %s.bars AS b "
+	    "WHERE b.source = k.c1 AND b.symbol = k.c2 AND b.interval = k.c3) AS m "
+	    "ORDER BY k.c1 COLLATE \"C\", k.c2 COLLATE \"C\", k.c3 COLLATE \"C\"",
+	    (int)MDAS_ST_BARS, s->schema) < 0) {
+		free(lines);
+		return mdas_error_set(err, "%s: statement too long", s->target);
+	}
+	r = exec(s, PGRES_TUPLES_OK, s->sql, 1, p, err, "cannot count the bars per series");
+	free(lines);
+	if (r == NULL)
+		return -1;
+	for (i = 0; i < PQntuples(r); i++) {
+		unsigned long staged = strtoul(PQgetvalue(r, i, 5), NULL, 10);
+
+		memset(&c, 0, sizeof c);
+		c.source = PQgetvalue(r, i, 0);
+		c.symbol = PQgetvalue(r, i, 1);
+		c.interval = PQgetvalue(r, i, 2);
+		c.inserted = strtoul(PQgetvalue(r, i, 3), NULL, 10);
+		c.updated = strtoul(PQgetvalue(r, i, 4), NULL, 10);
+		c.unchanged = staged > c.inserted + c.updated ? staged - c.inserted - c.updated : 0;
+		c.first_ts_ms = strtoll(PQgetvalue(r, i, 6), NULL, 10);
+		c.last_ts_ms = strtoll(PQgetvalue(r, i, 7), NULL, 10);
+		c.bars = strtoll(PQgetvalue(r, i, 8), NULL, 10);
+		s->series_cb(s->series_arg, &c);
+	}
+	PQclear(r);
+	return 0;
+}
+
 static int
 pg_commit(struct mdas_store *s, struct mdas_store_result *res, struct mdas_error *err)
 {
@@ -1145,10 +1232,17 @@ pg_commit(struct mdas_store *s, struct mdas_store_result *res, struct mdas_error
 	PQclear(r);
 	if (run(s, "SET LOCAL work_mem = '64MB'", err, "cannot set work_mem") < 0)
 		return -1;
+	s->want_series = s->series_cb != NULL && s->staged[MDAS_ST_BARS] > 0;
+	if (s->want_series && run(s, "CREATE TEMPORARY TABLE mdas_sc (source text, symbol text, "
+	    "interval text, ins bigint, upd bigint) ON COMMIT DROP", err,
+	    "cannot create a scratch table") < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
 		if (s->staged[order[i]] > 0 && merge(s, order[i], err) < 0)
 			return -1;
-	s->res.rejected = s->refused;
+	s->res.rejected = res->rejected + s->refused;
+	if (s->want_series && report_series(s, err) < 0)
+		return -1;
 
 	counts_json(&s->res, counts, sizeof counts);
 	p[0] = s->run_id;
@@ -1303,6 +1397,12 @@ pg_close(struct mdas_store *s)
 	free(s);
 }
 
+static const char *
+pg_describe(const struct mdas_store *s)
+{
+	return strncmp(s->target, "PostgreSQL ", 11) == 0 ? s->target + 11 : s->target;
+}
+
 const struct mdas_store_engine mdas_store_pg = {
 	.name = "postgresql",
 	.open = pg_open,
@@ -1313,4 +1413,5 @@ const struct mdas_store_engine mdas_store_pg = {
 	.gaps = pg_gaps,
 	.set_manifest = pg_set_manifest,
 	.close = pg_close,
+	.describe = pg_describe,
 };

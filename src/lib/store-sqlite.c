@@ -38,6 +38,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "fsutil.h"
 #include "sink.h"
 #include "store.h"
 #include "timeutil.h"
@@ -65,6 +66,18 @@ struct mdas_store {
 	sqlite3_stmt *ins[MDAS_ST_COUNT];
 	sqlite3_stmt *ups[MDAS_ST_COUNT];
 	struct mdas_store_result res;
+	/* Bar rows per series (store.h: target->series): one entry per run
+	 * of rows of one series, merged at commit. */
+	struct series_acc *acc;
+	size_t nacc, capacc;
+	void (*series_cb)(void *, const struct mdas_store_series_counts *);
+	void *series_arg;
+};
+
+struct series_acc {
+	char *key;                   /* source NUL symbol NUL interval NUL */
+	size_t len;
+	unsigned long inserted, updated, unchanged;
 };
 
 /* ---- Messages ---- */
@@ -505,6 +518,123 @@ step(struct mdas_store *s, sqlite3_stmt *st, const char *table, int *changed,
 	return db_error(s, err, table);
 }
 
+/* ---- Per-series counts ---- */
+
+/* Counts one bar row's outcome (0 inserted, 1 updated, 2 unchanged) to
+ * its series.  A stream comes grouped by series, so the last entry is
+ * almost always the one; a series that comes back gets a new entry,
+ * merged at commit.  -1 when out of memory. */
+static int
+acc_count(struct mdas_store *s, const struct mdas_store_row *row, int outcome)
+{
+	struct series_acc *a = s->nacc > 0 ? &s->acc[s->nacc - 1] : NULL;
+	size_t l0 = row->len[0] + 1, l1 = row->len[1] + 1, l2 = row->len[2] + 1;
+
+	if (s->series_cb == NULL)
+		return 0;
+	if (a == NULL || a->len != l0 + l1 + l2 || memcmp(a->key, row->val[0], l0) != 0 ||
+	    memcmp(a->key + l0, row->val[1], l1) != 0 ||
+	    memcmp(a->key + l0 + l1, row->val[2], l2) != 0) {
+		if (s->nacc == s->capacc) {
+			size_t cap = s->capacc ? 2 * s->capacc : 64;
+
+			if ((a = realloc(s->acc, cap * sizeof *a)) == NULL)
+				return -1;
+			s->acc = a;
+			s->capacc = cap;
+		}
+		a = &s->acc[s->nacc];
+		if ((a->key = malloc(l0 + l1 + l2)) == NULL)
+			return -1;
+		memcpy(a->key, row->val[0], l0);
+		memcpy(a->key + l0, row->val[1], l1);
+		memcpy(a->key + l0 + l1, row->val[2], l2);
+		a->len = l0 + l1 + l2;
+		a->inserted = a->updated = a->unchanged = 0;
+		s->nacc++;
+	}
+	if (outcome == 0)
+		a->inserted++;
+	else if (outcome == 1)
+		a->updated++;
+	else
+		a->unchanged++;
+	return 0;
+}
+
+static void
+acc_free(struct mdas_store *s)
+{
+	for (size_t i = 0; i < s->nacc; i++)
+		free(s->acc[i].key);
+	s->nacc = 0;
+}
+
+/* (source, symbol, interval) order, each compared as bytes. */
+static int
+acc_cmp(const void *pa, const void *pb)
+{
+	const struct series_acc *a = pa, *b = pb;
+	const char *x = a->key, *y = b->key;
+	int i, c;
+
+	for (i = 0; i < 3; i++) {
+		if ((c = strcmp(x, y)) != 0)
+			return c;
+		x += strlen(x) + 1;
+		y += strlen(y) + 1;
+	}
+	return 0;
+}
+
+/* Tells the caller each series' counts and what is stored of it now
+ * (inside the transaction, so this load's rows count). */
+static int
+acc_report(struct mdas_store *s, struct mdas_error *err)
+{
+	struct mdas_store_series_counts c;
+	sqlite3_stmt *st;
+	size_t i, j;
+	int rc;
+
+	if (s->series_cb == NULL || s->nacc == 0)
+		return 0;
+	qsort(s->acc, s->nacc, sizeof *s->acc, acc_cmp);
+	/* The clustered key makes each a range of the bars table. */
+	if (sqlite3_prepare_v2(s->db, "SELECT min(ts_ms), max(ts_ms), count(*) FROM bars "
+	    "WHERE source = ?1 AND symbol = ?2 AND interval = ?3", -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, err, "counting the bars per series");
+	for (i = 0; i < s->nacc; i = j) {
+		memset(&c, 0, sizeof c);
+		c.source = s->acc[i].key;
+		c.symbol = c.source + strlen(c.source) + 1;
+		c.interval = c.symbol + strlen(c.symbol) + 1;
+		for (j = i; j < s->nacc && acc_cmp(&s->acc[i], &s->acc[j]) == 0; j++) {
+			c.inserted += s->acc[j].inserted;
+			c.updated += s->acc[j].updated;
+			c.unchanged += s->acc[j].unchanged;
+		}
+		sqlite3_bind_text(st, 1, c.source, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, c.symbol, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, c.interval, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			c.first_ts_ms = sqlite3_column_int64(st, 0);
+			c.last_ts_ms = sqlite3_column_int64(st, 1);
+			c.bars = sqlite3_column_int64(st, 2);
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW) {
+			db_error(s, err, "counting the bars per series");
+			sqlite3_finalize(st);
+			return -1;
+		}
+		s->series_cb(s->series_arg, &c);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
 /* ---- The engine ---- */
 
 static void
@@ -521,6 +651,8 @@ sqlite_close(struct mdas_store *s)
 	if (s->db != NULL && !sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(s->db);
+	acc_free(s);
+	free(s->acc);
 	free(s->path);
 	free(s->run_id);
 	free(s->started_at);
@@ -649,7 +781,7 @@ sqlite_open(const struct mdas_store_target *t, enum mdas_store_mode mode,
 {
 	struct mdas_store *s;
 	struct stat sb;
-	char uri[8192];
+	char uri[8192], dir[4096];
 	int flags, fresh = 0, oom = 0, rc, fd;
 	long version;
 
@@ -664,6 +796,8 @@ sqlite_open(const struct mdas_store_target *t, enum mdas_store_mode mode,
 		return NULL;
 	}
 	s->mode = mode;
+	s->series_cb = t->series;
+	s->series_arg = t->series_arg;
 	s->path = dup_or_null(t->where, &oom);
 	s->run_id = dup_or_null(t->run_id, &oom);
 	s->started_at = dup_or_null(t->started_at, &oom);
@@ -698,7 +832,13 @@ sqlite_open(const struct mdas_store_target *t, enum mdas_store_mode mode,
 		}
 		/* Created here, not by SQLite, whose message for a directory
 		 * we may not write in is the errno of its read-only retry
-		 * ("No such file or directory"). */
+		 * ("No such file or directory").  Its directory too, as the
+		 * exporters create export.dir: data/ need not exist yet. */
+		mdas_dirname(s->path, dir, sizeof dir);
+		if (mdas_mkdir_p(dir, 0755, err) != 0) {
+			mdas_error_prefix(err, "%s: cannot create its directory", s->path);
+			goto fail;
+		}
 		if ((fd = open(s->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, 0644)) < 0 && errno != EEXIST) {
 			mdas_error_errno(err, errno, "%s: cannot create", s->path);
@@ -773,6 +913,7 @@ sqlite_begin(struct mdas_store *s, struct mdas_error *err)
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return db_error(s, err, "starting the load");
 	memset(&s->res, 0, sizeof s->res);
+	acc_free(s);
 
 	/* The same run loaded again (same run ID) starts over; a manifest
 	 * already stored for it stays. */
@@ -797,7 +938,7 @@ sqlite_put(struct mdas_store *s, const struct mdas_store_row *row,
 {
 	const struct mdas_store_table_def *d;
 	struct mdas_store_counts *c;
-	int rc, changed;
+	int rc, changed, outcome;
 
 	if (row->table >= MDAS_ST_COUNT || s->ins[row->table] == NULL ||
 	    sqlite3_get_autocommit(s->db))
@@ -810,7 +951,8 @@ sqlite_put(struct mdas_store *s, const struct mdas_store_row *row,
 		goto out;
 	if (changed) {
 		c->inserted++;
-		return 0;
+		outcome = 0;
+		goto counted;
 	}
 	/* The key is there: the upsert decides whether it changes. */
 	if ((rc = bind_row(s->ups[row->table], d, row, err)) != 0 ||
@@ -820,6 +962,10 @@ sqlite_put(struct mdas_store *s, const struct mdas_store_row *row,
 		c->updated++;
 	else
 		c->unchanged++;
+	outcome = changed ? 1 : 2;
+counted:
+	if (row->table == MDAS_ST_BARS && acc_count(s, row, outcome) < 0)
+		return mdas_error_errno(err, ENOMEM, "%s", s->path);
 	return 0;
 out:
 	if (rc == MDAS_SINK_REJECTED)
@@ -859,6 +1005,8 @@ sqlite_commit(struct mdas_store *s, struct mdas_store_result *res,
 		return mdas_error_set(err, "%s: no load to commit", s->path);
 	if (res->rejected > s->res.rejected)
 		s->res.rejected = res->rejected;
+	if (acc_report(s, err) < 0)
+		goto rollback;
 	counts_json(&s->res, counts, sizeof counts);
 	now_iso(now);
 	if (sqlite3_prepare_v2(s->db, "UPDATE runs SET finished_at = ?1, "
@@ -877,6 +1025,7 @@ sqlite_commit(struct mdas_store *s, struct mdas_store_result *res,
 	return 0;
 fail:
 	db_error(s, err, "committing the load");
+rollback:
 	if (!sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;

@@ -206,6 +206,16 @@ struct mdas_store_result {
 	unsigned long rejected;      /* records not stored (reported by line) */
 };
 
+/* One bar series a load touched, for the manifest's per-series numbers:
+ * its rows of this load (inserted, updated, unchanged, as the tables
+ * count them) and what the store holds of it after the load (first and
+ * last ts_ms, bars).  The strings are valid during the call only. */
+struct mdas_store_series_counts {
+	const char *source, *symbol, *interval;
+	unsigned long inserted, updated, unchanged;
+	int64_t first_ts_ms, last_ts_ms, bars;
+};
+
 /* Where and how to open the store. */
 struct mdas_store_target {
 	const char *where;           /* SQLite: database path; PG: conninfo or NULL (PG* env) */
@@ -219,6 +229,12 @@ struct mdas_store_target {
 	 * row is not stored, the rest is, and res->rejected counts it. */
 	void (*refused)(void *arg, unsigned long line, const char *reason);
 	void *refused_arg;
+	/* Per bar series of the load (NULL: not wanted): commit() calls it
+	 * once per series the load had bar rows of, in (source, symbol,
+	 * interval) order, inside the load's transaction just before it
+	 * commits; when the commit then fails, what it was told is void. */
+	void (*series)(void *arg, const struct mdas_store_series_counts *c);
+	void *series_arg;
 };
 #define MDAS_STORE_TARGET_REFUSED 1
 
@@ -245,8 +261,12 @@ struct mdas_store_engine {
 	 * database refused it; the load goes on), or -1 with err (fatal). */
 	int (*put)(struct mdas_store *s, const struct mdas_store_row *row,
 	    struct mdas_error *err);
-	/* Ends the runs row (status "stored", counts) and commits; fills res.
-	 * On -1 nothing of the run is in the database. */
+	/* Ends the runs row (status "stored", counts) and commits; fills
+	 * res.  res->rejected comes in as the records the caller did not
+	 * store (refused by mdas_store_map_record() or by put()) and goes
+	 * out as the total, with the rows the database refused at commit;
+	 * the runs row's counts hold that total.  On -1 nothing of the run
+	 * is in the database. */
 	int (*commit)(struct mdas_store *s, struct mdas_store_result *res,
 	    struct mdas_error *err);
 	/* --last: one line per stored bar series, ordered by source, symbol,
@@ -260,6 +280,9 @@ struct mdas_store_engine {
 	    const char *manifest_json, struct mdas_error *err);
 	/* Rolls back what was not committed, disconnects, frees; NULL ok. */
 	void (*close)(struct mdas_store *s);
+	/* Optional: the open store as messages and --stats name it, never
+	 * with a password ("host=H port=P dbname=D user=U"). */
+	const char *(*describe)(const struct mdas_store *s);
 };
 
 /* The engines, each defined only in its own program's object. */

@@ -42,6 +42,14 @@ struct store_sink {
 	int tried;
 	unsigned long refused_at_commit;                   /* open() was called: --stats says how it went */
 	char reason[MDAS_ERROR_MAX]; /* the first fatal failure, for --stats */
+	struct series_entry *series; /* per bar series, from commit() */
+	size_t nseries, capseries;
+	int series_oom;
+};
+
+struct series_entry {
+	char *key;                   /* source NUL symbol NUL interval NUL */
+	struct mdas_store_series_counts c;
 };
 
 static const char *const table_names[MDAS_ST_COUNT] = {
@@ -106,6 +114,53 @@ refused(void *arg, unsigned long line, const char *reason)
 	s->refused_at_commit++;
 }
 
+/* One bar series of the load, as commit() reports it: copied, for
+ * write_stats().  Out of memory: the stats say the breakdown is missing. */
+static void
+series_seen(void *arg, const struct mdas_store_series_counts *c)
+{
+	struct store_sink *s = arg;
+	struct series_entry *e;
+	size_t a = strlen(c->source) + 1, b = strlen(c->symbol) + 1, d = strlen(c->interval) + 1;
+	char *key;
+
+	if (s->series_oom)
+		return;
+	if (s->nseries == s->capseries) {
+		size_t cap = s->capseries ? 2 * s->capseries : 64;
+
+		if ((e = realloc(s->series, cap * sizeof *e)) == NULL) {
+			s->series_oom = 1;
+			return;
+		}
+		s->series = e;
+		s->capseries = cap;
+	}
+	if ((key = malloc(a + b + d)) == NULL) {
+		s->series_oom = 1;
+		return;
+	}
+	memcpy(key, c->source, a);
+	memcpy(key + a, c->symbol, b);
+	memcpy(key + a + b, c->interval, d);
+	e = &s->series[s->nseries++];
+	e->key = key;
+	e->c = *c;
+	e->c.source = key;
+	e->c.symbol = key + a;
+	e->c.interval = key + a + b;
+}
+
+static void
+series_free(struct store_sink *s)
+{
+	for (size_t i = 0; i < s->nseries; i++)
+		free(s->series[i].key);
+	free(s->series);
+	s->series = NULL;
+	s->nseries = s->capseries = 0;
+}
+
 /* Fills the target from the options and the settings.  Returns 0, or
  * MDAS_EXIT_USAGE after saying why. */
 static int
@@ -142,6 +197,8 @@ resolve_target(struct store_sink *s, struct mdas_export *x)
 	s->target.started_at = s->started_at;
 	s->target.refused = refused;
 	s->target.refused_arg = s;
+	s->target.series = series_seen;
+	s->target.series_arg = s;
 	describe(s);
 	return 0;
 }
@@ -152,8 +209,12 @@ open_store(struct store_sink *s, enum mdas_store_mode mode, struct mdas_error *e
 	int status = MDAS_EXIT_FAILURE;
 
 	s->store = engine->open(&s->target, mode, &status, err);
-	if (s->store != NULL)
+	if (s->store != NULL) {
+		if (engine->describe != NULL)
+			snprintf(s->shown, sizeof s->shown, "%s schema=%s",
+			    engine->describe(s->store), s->target.schema);
 		return 0;
+	}
 	return status == MDAS_SINK_REFUSED ? MDAS_SINK_REFUSED : -1;
 }
 
@@ -343,6 +404,39 @@ write_stats(struct store_sink *s)
 	mdas_jsonw_end_object(w);
 	mdas_jsonw_key(w, "rejected");
 	mdas_jsonw_int(w, (int64_t)s->res.rejected);
+	/* Per bar series: this load's rows, and the series as stored after
+	 * it (null when the load failed or the breakdown was lost). */
+	mdas_jsonw_key(w, "series");
+	if (!s->committed || s->series_oom) {
+		mdas_jsonw_null(w);
+	} else {
+		mdas_jsonw_begin_array(w);
+		for (t = 0; t < s->nseries; t++) {
+			const struct mdas_store_series_counts *c = &s->series[t].c;
+
+			mdas_jsonw_begin_object(w);
+			mdas_jsonw_key(w, "source");
+			mdas_jsonw_string(w, c->source);
+			mdas_jsonw_key(w, "symbol");
+			mdas_jsonw_string(w, c->symbol);
+			mdas_jsonw_key(w, "interval");
+			mdas_jsonw_string(w, c->interval);
+			mdas_jsonw_key(w, "inserted");
+			mdas_jsonw_int(w, (int64_t)c->inserted);
+			mdas_jsonw_key(w, "updated");
+			mdas_jsonw_int(w, (int64_t)c->updated);
+			mdas_jsonw_key(w, "unchanged");
+			mdas_jsonw_int(w, (int64_t)c->unchanged);
+			mdas_jsonw_key(w, "first_ts_ms");
+			mdas_jsonw_int(w, c->first_ts_ms);
+			mdas_jsonw_key(w, "last_ts_ms");
+			mdas_jsonw_int(w, c->last_ts_ms);
+			mdas_jsonw_key(w, "bars");
+			mdas_jsonw_int(w, c->bars);
+			mdas_jsonw_end_object(w);
+		}
+		mdas_jsonw_end_array(w);
+	}
 	mdas_jsonw_end_object(w);
 	buf = mdas_jsonw_buffer(w, &len);
 	if (mdas_write_file_atomic(s->stats_path, buf, len, &err) != 0)
@@ -360,14 +454,15 @@ store_finish(void *st, struct mdas_export *x, const struct mdas_export_reader *r
 
 	(void)x;
 	(void)r;
-	memset(&s->res, 0, sizeof s->res);
+	/* res.rejected goes in as what we refused and comes back as the
+	 * total, with what the database refused at commit (store.h). */
+	series_free(s);
+	s->series_oom = 0;
 	if (engine->commit(s->store, &s->res, err) != 0) {
 		s->res.rejected = rejected;
 		keep_reason(s, err);
 		return -1;
 	}
-	/* The engine counts what it refused at commit; we counted the rest. */
-	s->res.rejected += rejected;
 	s->committed = 1;
 	b = &s->res.table[MDAS_ST_BARS];
 	q = &s->res.table[MDAS_ST_QUOTES];
@@ -388,6 +483,7 @@ store_done(void *st)
 	s->store = NULL;
 	if (s->tried)
 		write_stats(s);
+	series_free(s);
 	mdas_store_map_free(s->map);
 	s->map = NULL;
 }

@@ -79,6 +79,16 @@ cents(int64_t t, int64_t iv)
 	return 10000 + (t / iv) % 1000;
 }
 
+/* The close in cents of a bar still forming at the end of the period
+ * asked for (elapsed of its iv gone): low + 0 or 1 cent, never the close
+ * it gets once complete (cents + 1), so a client that asks again later
+ * sees the bar change, as it would upstream. */
+static int64_t
+forming_close(int64_t c, int64_t elapsed, int64_t iv)
+{
+	return c - 1 + elapsed * 2 / iv;
+}
+
 static int
 finish(FILE *fp, char **body, size_t *len)
 {
@@ -94,7 +104,7 @@ static int
 klines(const char *query, long hole_from, long hole_to, int *status, char **body, size_t *len)
 {
 	char *sym = param(query, "symbol"), *iv = param(query, "interval");
-	int64_t start, end = INT64_MAX, limit = 500, step, t, n = 0, c;
+	int64_t start, end = INT64_MAX, limit = 500, step, t, n = 0, c, f;
 	FILE *fp = open_memstream(body, len);
 
 	if (fp == NULL) {
@@ -118,12 +128,13 @@ klines(const char *query, long hole_from, long hole_to, int *status, char **body
 		if (hole_from >= 0 && t >= hole_from && t <= hole_to)
 			continue;
 		c = cents(t, step);
+		f = t + step - 1 > end ? forming_close(c, end - t, step) : c + 1;
 		fprintf(fp, "%s[%" PRId64 ",\"%" PRId64 ".%02" PRId64 "000000\","
 		    "\"%" PRId64 ".%02" PRId64 "000000\",\"%" PRId64 ".%02" PRId64 "000000\","
 		    "\"%" PRId64 ".%02" PRId64 "000000\",\"1.50000000\",%" PRId64 ","
 		    "\"150.00000000\",10,\"0.75000000\",\"75.00000000\",\"0\"]",
 		    n > 0 ? "," : "", t, c / 100, c % 100, (c + 2) / 100, (c + 2) % 100,
-		    (c - 1) / 100, (c - 1) % 100, (c + 1) / 100, (c + 1) % 100, t + step - 1);
+		    (c - 1) / 100, (c - 1) % 100, f / 100, f % 100, t + step - 1);
 		n++;
 	}
 	fputc(']', fp);
@@ -133,15 +144,19 @@ out:
 	return finish(fp, body, len);
 }
 
-/* Prints the values of one indicator array. */
+/* Prints the values of one indicator array (seconds; p2: the end of the
+ * period, for the close of a bar still forming then). */
 static void
-series(FILE *fp, int64_t first, int64_t n, int64_t step, int64_t add)
+series(FILE *fp, int64_t first, int64_t n, int64_t step, int64_t add, int64_t p2)
 {
-	int64_t k, c;
+	int64_t k, c, t;
 
 	fputc('[', fp);
 	for (k = 0; k < n; k++) {
-		c = cents((first + k * step) * 1000, step * 1000) + add;
+		t = first + k * step;
+		c = cents(t * 1000, step * 1000) + add;
+		if (add == 1 && t + step > p2)
+			c = forming_close(c - 1, p2 - t, step);
 		if (add == 1000000)     /* volume */
 			fprintf(fp, "%s%d", k > 0 ? "," : "", 100);
 		else
@@ -203,15 +218,15 @@ chart(const char *path, const char *query, int *status, char **body, size_t *len
 	for (k = 0; k < n; k++)
 		fprintf(fp, "%s%" PRId64, k > 0 ? "," : "", first + k * step);
 	fputs("],\"indicators\":{\"quote\":[{\"open\":", fp);
-	series(fp, first, n, step, 0);
+	series(fp, first, n, step, 0, p2);
 	fputs(",\"high\":", fp);
-	series(fp, first, n, step, 2);
+	series(fp, first, n, step, 2, p2);
 	fputs(",\"low\":", fp);
-	series(fp, first, n, step, -1);
+	series(fp, first, n, step, -1, p2);
 	fputs(",\"close\":", fp);
-	series(fp, first, n, step, 1);
+	series(fp, first, n, step, 1, p2);
 	fputs(",\"volume\":", fp);
-	series(fp, first, n, step, 1000000);
+	series(fp, first, n, step, 1000000, p2);
 	fputs("}]}}],\"error\":null}}", fp);
 out:
 	free(sym);
