@@ -486,9 +486,9 @@ main(int argc, char **argv)
 		if (fo.spans != NULL)
 			mdas_info("gaps: %lu lines, %zu of interval %s kept (%zu over %d per series "
 			    "left for later), %lu bad; %zu asked for again (%zu still without bars at "
-			    "the source), %zu beyond the source's limit not asked", slines, skept,
-			    fo.interval, sover, MDAS_SPANS_PER_SERIES, sbad, st.spans_asked,
-			    st.spans_empty, st.spans_beyond);
+			    "the source), %zu inside the normal requests, %zu beyond the source's "
+			    "limit not asked", slines, skept, fo.interval, sover, MDAS_SPANS_PER_SERIES,
+			    sbad, st.spans_asked, st.spans_empty, st.spans_covered, st.spans_beyond);
 		if (st.failed > 0)
 			mdas_errorx("%zu of %zu symbols failed", st.failed, st.total);
 		if (sbad > 0)

@@ -34,6 +34,8 @@ struct sym {
 	int failed_any;            /* one of its lines was an error record */
 	int main_done;             /* the line of its normal request is written */
 	size_t spans;              /* gap requests whose line is still to come */
+	const struct mdas_span *sp; /* its gaps (--spans), asked one after another */
+	size_t sp_n, sp_k;         /* how many; the next to look at */
 	char *bad;                 /* why the spec was rejected */
 };
 
@@ -152,6 +154,8 @@ put_time(struct mdas_jsonw *w, int64_t ms)
 }
 
 static void line_done(struct fetch *f, size_t i, int failed);
+static void spans_next(struct fetch *f, size_t i);
+static void history_main(struct fetch *f, size_t i);
 
 static void
 write_line(struct fetch *f, size_t i, int failed)
@@ -171,12 +175,23 @@ line_done(struct fetch *f, size_t i, int failed)
 {
 	f->syms[i].failed_any |= failed;
 	if (f->in_span) {
-		/* A gap's line: the symbol is done after its normal line
-		 * and every gap's. */
+		/* A gap's line: the next gap, then the normal request.  In
+		 * time order, oldest first: mdas-normalize drops bars older
+		 * than one it has written for their series. */
 		if (f->syms[i].spans > 0)
 			f->syms[i].spans--;
-		if (!f->syms[i].main_done || f->syms[i].spans > 0)
+		if (!f->fatal && f->syms[i].spans > 0) {
+			spans_next(f, i);
 			return;
+		}
+		if (!f->syms[i].main_done) {
+			if (!f->fatal) {
+				f->in_span = 0;
+				history_main(f, i);
+				f->in_span = 1;
+			}
+			return;
+		}
 	} else {
 		if (f->syms[i].more > 0) {
 			/* A window of several: the symbol goes on. */
@@ -922,28 +937,74 @@ span_request(struct fetch *f, size_t i, const struct mdas_span *sp, int64_t ws, 
 	binance_klines_page(f, j, ws);
 }
 
-/* Symbol i's reported gaps, each asked for once in a request of its own,
- * before its normal request (whose line may be written at once). */
+/* Asks for symbol i's next gap that the source still serves. */
 static void
+spans_next(struct fetch *f, size_t i)
+{
+	struct sym *s = &f->syms[i];
+	int64_t ws, we;
+
+	while (s->sp_k < s->sp_n) {
+		const struct mdas_span *sp = &s->sp[s->sp_k++];
+
+		if (span_period(f, i, sp, &ws, &we)) {
+			span_request(f, i, sp, ws, we);
+			return;
+		}
+	}
+}
+
+/* Symbol i's reported gaps, each asked for once in a request of its own,
+ * one after another, oldest first, then its normal request (so that the
+ * output is in time order per series).  Returns 1 when gaps were asked
+ * (the normal request follows the last), 0 when there are none. */
+static int
 spans_history(struct fetch *f, size_t i)
 {
-	const struct mdas_span *sp;
-	int64_t ws[MDAS_SPANS_PER_SERIES], we[MDAS_SPANS_PER_SERIES];
-	size_t n, k, use[MDAS_SPANS_PER_SERIES], m = 0;
+	struct sym *s = &f->syms[i];
+	int64_t ws, we;
+	size_t n, k, m = 0;
+
+	int64_t ms = 0, me = 0;
+	int is_max = 0;
 
 	if (f->o->spans == NULL)
-		return;
-	sp = mdas_spans_find(f->o->spans, f->syms[i].src, f->syms[i].name, &n);
-	for (k = 0; k < n && m < MDAS_SPANS_PER_SERIES; k++) {
-		if (!span_period(f, i, &sp[k], &ws[m], &we[m])) {
+		return 0;
+	s->sp = mdas_spans_find(f->o->spans, s->src, s->name, &n);
+	if (n > MDAS_SPANS_PER_SERIES)
+		n = MDAS_SPANS_PER_SERIES;
+	/* Where the normal request starts: a gap from there on is in its
+	 * answer already, and only gaps before it are asked (spans are
+	 * sorted: those come first). */
+	if (n > 0 && period(f, i, &ms, &me, &is_max))
+		f->st->marked--;      /* counted when the normal request is made */
+	if (n > 0 && is_max)
+		ms = 0;
+	for (k = 0; k < n && s->sp[k].from_ts_ms < ms; k++) {
+		if (span_period(f, i, &s->sp[k], &ws, &we))
+			m++;
+		else
 			f->st->spans_beyond++;
-			continue;
-		}
-		use[m++] = k;
 	}
-	f->syms[i].spans = m;
-	for (k = 0; k < m && !f->fatal; k++)
-		span_request(f, i, &sp[use[k]], ws[k], we[k]);
+	f->st->spans_covered += n - k;
+	n = k;
+	if (m == 0)
+		return 0;
+	s->sp_n = n;
+	s->sp_k = 0;
+	s->spans = m;
+	spans_next(f, i);
+	return 1;
+}
+
+/* Symbol i's normal history request. */
+static void
+history_main(struct fetch *f, size_t i)
+{
+	if (f->syms[i].src == MDAS_SOURCE_YAHOO)
+		yahoo_history(f, i);
+	else
+		binance_klines(f, i, mdas_binance_interval(f->o->interval));
 }
 
 /* ---- the run -------------------------------------------------------- */
@@ -1088,11 +1149,8 @@ mdas_fetch_run(const struct mdas_fetch_opts *o, const struct mdas_http_opts *htt
 			if (!last && (f->syms[i].done || f->syms[i].src != src))
 				continue;
 			if (!last && o->history) {
-				spans_history(f, i);
-				if (src == MDAS_SOURCE_YAHOO)
-					yahoo_history(f, i);
-				else
-					binance_klines(f, i, mdas_binance_interval(o->interval));
+				if (!spans_history(f, i))
+					history_main(f, i);
 				continue;
 			}
 			if (!last)

@@ -36,8 +36,10 @@ struct mdas_fetch_opts {
 	/* History: a series with a mark is asked for from its last_ts_ms
 	 * (inclusive) to now instead of the range or period (NULL: none). */
 	const struct mdas_marks *marks;
-	/* History: gaps (spans.h) asked for once more, each in a request of
-	 * its own beside the series' normal one (NULL: none). */
+	/* History: gaps (spans.h) asked for once more, those before where
+	 * the series' normal request starts, each in a request of its own,
+	 * one after another and oldest first, then the normal request: the
+	 * series' lines stay in time order (NULL: none). */
 	const struct mdas_spans *spans;
 	/* Keep only the symbols of shard shard_k (1..shard_n) of shard_n
 	 * (shard.h); shard_n 0: all. */
@@ -54,6 +56,7 @@ struct mdas_fetch_stats {
 	size_t spans_asked;          /* gap requests made (--spans) */
 	size_t spans_beyond;         /* gaps not asked: the source no longer serves them */
 	size_t spans_empty;          /* gaps asked whose answer held no bar (no line) */
+	size_t spans_covered;        /* gaps inside the normal request's period: asked by it */
 	long weight;                 /* Binance request weight sent (per attempt) */
 	struct mdas_http_stats http;
 };
