@@ -295,7 +295,8 @@ check_value(const struct key_spec *k, struct json_object *v, char *buf, size_t n
 		return NULL;
 	case K_IDENT:
 		/* The rule of mdas_store_identifier_ok() (store.h): the name
-		 * goes into SQL unquoted, so nothing else is ever accepted. */
+		 * goes into SQL between double quotes with nothing escaped,
+		 * so nothing else is ever accepted. */
 		if (!json_object_is_type(v, json_type_string))
 			return IDENT_EXPECTED;
 		str = json_object_get_string(v);

@@ -33,7 +33,8 @@
  * is stored (store.h: the refused callback).
  *
  * SQL is made of constants, the schema name (checked by
- * mdas_store_identifier_ok(), so never quoted or escaped), numbers and
+ * mdas_store_identifier_ok(), so it holds no '"' and goes in double
+ * quotes unescaped: a keyword such as user is a name too), numbers and
  * parameters; values only ever travel as COPY data or parameters.
  * Messages name the server by host, port, database and user, never with
  * the connection string, and any password is cut out of what libpq says.
@@ -42,6 +43,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +84,8 @@ struct mdas_store {
 	PGconn *conn;
 	enum mdas_store_mode mode;
 	char schema[64];
+	char qschema[68];            /* "schema": quoted, so that a keyword
+	                              * (select, user) is a name too */
 	char target[512];            /* "PostgreSQL host=H port=P dbname=D user=U" */
 	char run_id[128];
 	char started_at[64];
@@ -397,7 +401,7 @@ add_insert(struct mdas_store *s, size_t *len, enum mdas_store_table t,
 	char prefix[80];
 	size_t n;
 
-	snprintf(prefix, sizeof prefix, "%s.", s->schema);
+	snprintf(prefix, sizeof prefix, "%s.", s->qschema);
 	if (add(s, len, "INSERT INTO %s%s (", prefix, d->name) < 0)
 		return -1;
 	if (*len >= PG_SQLMAX ||
@@ -478,13 +482,13 @@ create_schema(struct mdas_store *s, struct mdas_error *err)
 	 * tables but not create in the database can still load. */
 	if (!exists) {
 		len = 0;
-		if (add(s, &len, "CREATE SCHEMA %s", s->schema) < 0 ||
+		if (add(s, &len, "CREATE SCHEMA %s", s->qschema) < 0 ||
 		    run(s, s->sql, err, "cannot create the schema") < 0)
 			return -1;
 	}
 	for (int t = 0; t < MDAS_ST_COUNT; t++) {
 		char prefix[80];
-		snprintf(prefix, sizeof prefix, "%s.", s->schema);
+		snprintf(prefix, sizeof prefix, "%s.", s->qschema);
 		s->sql[0] = '\0';   /* the builders append */
 		if (mdas_store_sql_create(MDAS_DIALECT_PG, (enum mdas_store_table)t,
 		    prefix, s->sql, PG_SQLMAX) < 0)
@@ -496,17 +500,17 @@ create_schema(struct mdas_store *s, struct mdas_error *err)
 	len = 0;
 	if (add(s, &len, "CREATE TABLE IF NOT EXISTS %s.runs (run_id text PRIMARY KEY, "
 	    "started_at timestamptz, finished_at timestamptz, status text NOT NULL, "
-	    "counts jsonb, manifest jsonb)", s->schema) < 0 ||
+	    "counts jsonb, manifest jsonb)", s->qschema) < 0 ||
 	    run(s, s->sql, err, "cannot create the runs table") < 0)
 		return -1;
 	len = 0;
 	if (add(s, &len, "CREATE TABLE IF NOT EXISTS %s.schema_version (version integer "
-	    "PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", s->schema) < 0 ||
+	    "PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", s->qschema) < 0 ||
 	    run(s, s->sql, err, "cannot create the schema_version table") < 0)
 		return -1;
 	len = 0;
 	if (add(s, &len, "INSERT INTO %s.schema_version (version) VALUES (%d) "
-	    "ON CONFLICT (version) DO NOTHING", s->schema, MDAS_STORE_SCHEMA_VERSION) < 0 ||
+	    "ON CONFLICT (version) DO NOTHING", s->qschema, MDAS_STORE_SCHEMA_VERSION) < 0 ||
 	    run(s, s->sql, err, "cannot record the schema version") < 0)
 		return -1;
 	return 0;
@@ -516,12 +520,12 @@ create_schema(struct mdas_store *s, struct mdas_error *err)
 static int
 find_version(struct mdas_store *s, struct mdas_error *err)
 {
-	char reg[96];
+	char reg[100];
 	const char *p[1] = { reg };
 	PGresult *r;
 	size_t len = 0;
 
-	snprintf(reg, sizeof reg, "%s.schema_version", s->schema);
+	snprintf(reg, sizeof reg, "%s.schema_version", s->qschema);
 	r = exec(s, PGRES_TUPLES_OK, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, p,
 	    err, "cannot look for the schema");
 	if (r == NULL)
@@ -532,7 +536,7 @@ find_version(struct mdas_store *s, struct mdas_error *err)
 		return 0;
 	}
 	PQclear(r);
-	if (add(s, &len, "SELECT coalesce(max(version), 0) FROM %s.schema_version", s->schema) < 0)
+	if (add(s, &len, "SELECT coalesce(max(version), 0) FROM %s.schema_version", s->qschema) < 0)
 		return -1;
 	r = exec(s, PGRES_TUPLES_OK, s->sql, 0, NULL, err, "cannot read the schema version");
 	if (r == NULL)
@@ -567,6 +571,8 @@ pg_open(const struct mdas_store_target *t, enum mdas_store_mode mode, int *statu
 		free(s);
 		return NULL;
 	}
+	/* Safe to quote: a plain identifier holds no '"'. */
+	snprintf(s->qschema, sizeof s->qschema, "\"%s\"", s->schema);
 	snprintf(s->run_id, sizeof s->run_id, "%s", t->run_id ? t->run_id : "");
 	if (t->started_at != NULL) {
 		snprintf(s->started_at, sizeof s->started_at, "%s", t->started_at);
@@ -647,6 +653,19 @@ pg_open(const struct mdas_store_target *t, enum mdas_store_mode mode, int *statu
 		PQclear(r);
 	}
 
+	/* Records are UTF-8 (the reader checks it); a database in another
+	 * encoding would refuse a whole load at COPY for one character it
+	 * has no equivalent for, so it is said here, before anything. */
+	if (mode == MDAS_STORE_WRITE) {
+		const char *enc = PQparameterStatus(s->conn, "server_encoding");
+
+		if (enc != NULL && strcmp(enc, "UTF8") != 0 && strcmp(enc, "SQL_ASCII") != 0) {
+			mdas_error_set(err, "%s: the database's encoding is %s; the store "
+			    "needs UTF8 (createdb -E UTF8)", s->target, enc);
+			*status = MDAS_SINK_REFUSED;
+			goto failed;
+		}
+	}
 	if (run(s, mode == MDAS_STORE_READ ? "BEGIN READ ONLY" : "BEGIN", err,
 	    "cannot begin") < 0)
 		goto failed;
@@ -861,7 +880,7 @@ pg_put(struct mdas_store *s, const struct mdas_store_row *row, struct mdas_error
 {
 	const struct mdas_store_table_def *d;
 	size_t need = 48;
-	char *w;
+	char *w, *big = NULL;
 
 	if (!s->in_copy)
 		return mdas_error_set(err, "%s: put: no load begun", s->target);
@@ -888,11 +907,22 @@ pg_put(struct mdas_store *s, const struct mdas_store_row *row, struct mdas_error
 		need += 2 * n + 1;
 	}
 	need += 3 * (s->ncols - d->ncols);
-	if (need > PG_COPYBUF)
-		return mdas_error_set(err, "%s: a row of %zu bytes is too long", s->target, need);
-	if (PG_COPYBUF - s->copylen < need && flush_copy(s, err) < 0)
-		return -1;
-	w = s->copybuf + s->copylen;
+	if (need > PG_COPYBUF) {
+		/* Longer than the buffer (an error record's long message; a
+		 * line is at most 16 MiB): sent on its own. */
+		if (need > INT_MAX / 2)
+			return mdas_error_set(err, "%s: a row of %zu bytes is too long",
+			    s->target, need);
+		if (flush_copy(s, err) < 0)
+			return -1;
+		if ((big = malloc(need)) == NULL)
+			return mdas_error_errno(err, ENOMEM, "%s", s->target);
+		w = big;
+	} else {
+		if (PG_COPYBUF - s->copylen < need && flush_copy(s, err) < 0)
+			return -1;
+		w = s->copybuf + s->copylen;
+	}
 	w += snprintf(w, 40, "%d\t%lu", (int)row->table, row->line);
 	for (size_t i = 0; i < s->ncols; i++) {
 		*w++ = '\t';
@@ -904,7 +934,15 @@ pg_put(struct mdas_store *s, const struct mdas_store_row *row, struct mdas_error
 		}
 	}
 	*w++ = '\n';
-	s->copylen = (size_t)(w - s->copybuf);
+	if (big != NULL) {
+		int sent = PQputCopyData(s->conn, big, (int)(w - big)) == 1;
+
+		free(big);
+		if (!sent)
+			return fail(s, NULL, err, "cannot send rows");
+	} else {
+		s->copylen = (size_t)(w - s->copybuf);
+	}
 	s->staged[row->table]++;
 	check_order(&s->order[row->table], d, row);
 	return 0;
@@ -1179,7 +1217,7 @@ report_series(struct mdas_store *s, struct mdas_error *err)
 	    "coalesce(max(ts_ms), 0) AS l, count(*) AS b FROM %s.bars AS b "
 	    "WHERE b.source = k.c1 AND b.symbol = k.c2 AND b.interval = k.c3) AS m "
 	    "ORDER BY k.c1 COLLATE \"C\", k.c2 COLLATE \"C\", k.c3 COLLATE \"C\"",
-	    (int)MDAS_ST_BARS, s->schema) < 0) {
+	    (int)MDAS_ST_BARS, s->qschema) < 0) {
 		free(lines);
 		return mdas_error_set(err, "%s: statement too long", s->target);
 	}
@@ -1252,7 +1290,7 @@ pg_commit(struct mdas_store *s, struct mdas_store_result *res, struct mdas_error
 	    "counts) VALUES ($1, coalesce($2::timestamptz, now()), clock_timestamp(), 'stored', "
 	    "$3::jsonb) ON CONFLICT (run_id) DO UPDATE SET started_at = excluded.started_at, "
 	    "finished_at = excluded.finished_at, status = excluded.status, "
-	    "counts = excluded.counts", s->schema) < 0)
+	    "counts = excluded.counts", s->qschema) < 0)
 		return -1;
 	r = exec(s, PGRES_COMMAND_OK, s->sql, 3, p, err, "cannot write the runs row");
 	if (r == NULL)
@@ -1287,7 +1325,7 @@ pg_last(struct mdas_store *s, FILE *out, struct mdas_error *err)
 	if (add(s, &len, "SELECT source, symbol, interval, min(ts_ms), max(ts_ms), count(*) "
 	    "FROM %s.bars GROUP BY source, symbol, interval "
 	    "ORDER BY source COLLATE \"C\", symbol COLLATE \"C\", interval COLLATE \"C\"",
-	    s->schema) < 0)
+	    s->qschema) < 0)
 		return -1;
 	r = exec(s, PGRES_TUPLES_OK, s->sql, 0, NULL, err, "cannot read the series");
 	if (r == NULL)
@@ -1361,7 +1399,7 @@ pg_set_manifest(struct mdas_store *s, const char *run_id, const char *manifest_j
 	    "ON CONFLICT (run_id) DO UPDATE SET manifest = excluded.manifest, "
 	    "started_at = coalesce(r.started_at, excluded.started_at), "
 	    "finished_at = coalesce(excluded.finished_at, r.finished_at), "
-	    "status = excluded.status", s->schema) < 0)
+	    "status = excluded.status", s->qschema) < 0)
 		return -1;
 	r = exec(s, PGRES_COMMAND_OK, s->sql, 2, p, err, "cannot store the manifest");
 	if (r == NULL)

@@ -855,7 +855,20 @@ sqlite_open(const struct mdas_store_target *t, enum mdas_store_mode mode,
 	flags = mode == MDAS_STORE_READ ? SQLITE_OPEN_READONLY :
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	s->timeout = t->busy_timeout_s > 0 ? t->busy_timeout_s : 0;
-	if (connect(s, s->path, flags, err) < 0)
+	/* Debian's SQLite reads a name that starts with "file:" as a URI
+	 * (SQLITE_USE_URI: "file:x.db?nolock=1" opened x.db, unlocked) and
+	 * ":memory:" as no file at all; "./" makes either the file that
+	 * was checked above. */
+	if (strncmp(s->path, "file:", 5) == 0 || strcmp(s->path, ":memory:") == 0) {
+		if ((size_t)snprintf(uri, sizeof uri, "./%s", s->path) >= sizeof uri) {
+			mdas_error_set(err, "%s: path too long", s->path);
+			goto fail;
+		}
+		rc = connect(s, uri, flags, err);
+	} else {
+		rc = connect(s, s->path, flags, err);
+	}
+	if (rc < 0)
 		goto fail;
 	/* SQLite opens read-only when it may not write (a read-only file,
 	 * chattr +i, a read-only mount): that is a failure for a load,

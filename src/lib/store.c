@@ -10,6 +10,7 @@
 
 #include "jsonw.h"
 #include "store.h"
+#include "timeutil.h"
 
 #define T MDAS_SQL_TEXT
 #define I MDAS_SQL_BIGINT
@@ -181,6 +182,22 @@ member(struct json_object *rec, const char *name)
 	return v;
 }
 
+/* True for "YYYY-MM-DDTHH:MM:SS.mmmZ" as mdas_format_iso_ms() writes it
+ * (the reader has checked the fields' ranges): kept as it is. */
+static int
+iso_canonical(const char *s, size_t len)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+	size_t i;
+
+	if (len != sizeof shape - 1)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+			return 0;
+	return 1;
+}
+
 /* The value of v as column text for a column of type type.  Returns 0
  * (null included), or -1 with why. */
 static int
@@ -205,6 +222,20 @@ put_value(struct mdas_store_row *row, size_t i, enum mdas_store_type type,
 		if (type != MDAS_SQL_TEXT && type != MDAS_SQL_TIME && type != MDAS_SQL_DATE) {
 			*why = "expected a number";
 			return -1;
+		}
+		if (type == MDAS_SQL_TIME) {
+			/* One spelling per instant ("...T10:15:00.123Z"), whatever
+			 * offset or precision the record used: SQLite keeps the
+			 * text, and it must sort as the instant does.  (The
+			 * reader has checked the time; text that does not parse
+			 * goes as it came, for the database to judge.) */
+			struct mdas_error perr;
+			int64_t ms;
+
+			if (!iso_canonical(s, len) && mdas_parse_iso(s, &ms, &perr) == 0 &&
+			    (n = mdas_format_iso_ms(ms, tmp)) > 0)
+				return row_put(row, i, tmp, (size_t)n) == 0 ? 0 :
+				    (*why = "record too large to store", -1);
 		}
 		row_ref(row, i, s, len);
 		return 0;
@@ -251,7 +282,12 @@ put_error_value(struct mdas_store_row *row, size_t i, enum mdas_store_type type,
 	if (v == NULL)
 		return 0;
 	jt = json_object_get_type(v);
-	if (type == MDAS_SQL_BIGINT && jt != json_type_int)
+	/* json-c clamps an integer past 64 bits to INT64_MAX/MIN (a uint64
+	 * above INT64_MAX reads as INT64_MAX too): its digits are not the
+	 * ones sent, so none are stored (the reader refuses such integers
+	 * in the other records). */
+	if (type == MDAS_SQL_BIGINT && (jt != json_type_int ||
+	    json_object_get_int64(v) == INT64_MAX || json_object_get_int64(v) == INT64_MIN))
 		return 0;
 	if (type == MDAS_SQL_BOOL && jt != json_type_boolean)
 		return 0;
@@ -287,7 +323,8 @@ put_imputed(struct mdas_store_row *row, size_t i, struct json_object *v)
 		memcpy(tmp + len, s, sl);
 		len += sl;
 	}
-	if (len == 0)
+	/* [""] is imputed too: only an empty array (or none) is real. */
+	if (n == 0)
 		return 0;
 	return row_put(row, i, tmp, len);
 }
@@ -327,6 +364,11 @@ map_data(struct mdas_store_map *m, struct mdas_store_row *row,
 			return mdas_error_set(err, "%s: %s", field, why);
 		if (strcmp(c->name, "run_id") == 0 && row->val[i] == NULL && m->run_id != NULL)
 			row_ref(row, i, m->run_id, strlen(m->run_id));
+		/* An empty source, symbol or interval is no key: a bar of
+		 * interval "" would be the symbol's quote series (store.h). */
+		if ((c->flags & MDAS_SC_KEY) && c->type == MDAS_SQL_TEXT &&
+		    row->val[i] != NULL && row->len[i] == 0)
+			row->val[i] = NULL;
 		if ((c->flags & MDAS_SC_NOTNULL) && row->val[i] == NULL)
 			return mdas_error_set(err, "a %s needs %s %s to be stored", kind_name(t),
 			    strchr("aeiou", field[0]) != NULL ? "an" : "a", field);
@@ -408,14 +450,20 @@ static int
 check_row(const struct mdas_store_row *row, struct mdas_error *err)
 {
 	const struct mdas_store_table_def *def = &mdas_store_tables[row->table];
-	const char *hi = NULL, *lo = NULL;
-	size_t i;
+	const char *hi = NULL, *lo = NULL, *ts = NULL, *ts_ms = NULL;
+	char iso[MDAS_ISO_MAX];
+	size_t i, tslen = 0;
 
 	for (i = 0; i < def->ncols; i++) {
 		const char *name = def->cols[i].name, *v = row->val[i];
 
 		if (v == NULL)
 			continue;
+		if (strcmp(name, "ts") == 0) {
+			ts = v;
+			tslen = row->len[i];
+		} else if (strcmp(name, "ts_ms") == 0)
+			ts_ms = v;
 		if (strcmp(name, "high") == 0)
 			hi = v;
 		else if (strcmp(name, "low") == 0)
@@ -434,6 +482,13 @@ check_row(const struct mdas_store_row *row, struct mdas_error *err)
 	}
 	if (hi != NULL && lo != NULL && strtod(hi, NULL) < strtod(lo, NULL))
 		return mdas_error_set(err, "high %s is below low %s", hi, lo);
+	/* ts_ms is the key, ts the same instant as text (mdas-schema(7)):
+	 * rows where they part would answer a query by ts and --last
+	 * differently.  ts is canonical here (put_value), unless it did not
+	 * parse at all. */
+	if (ts != NULL && ts_ms != NULL && iso_canonical(ts, tslen) &&
+	    (mdas_format_iso_ms(strtoll(ts_ms, NULL, 10), iso) < 0 || strcmp(iso, ts) != 0))
+		return mdas_error_set(err, "ts %s is not the instant of ts_ms %s", ts, ts_ms);
 	return 0;
 }
 

@@ -147,7 +147,8 @@ int mdas_store_sql_columns(enum mdas_store_table t, char *buf, size_t n);
 int mdas_store_sql_conflict(enum mdas_store_table t, char *buf, size_t n);
 
 /* True when s is a plain identifier ([a-z_][a-z0-9_]{0,62}): the only
- * store.schema names accepted, so the schema name is never quoted SQL. */
+ * store.schema names accepted, so the schema name goes into SQL only
+ * between double quotes, with nothing to escape. */
 int mdas_store_identifier_ok(const char *s);
 
 /* Checks the version found in schema_version (0: no schema yet).

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +12,11 @@
 #include "fsutil.h"
 #include "jsonw.h"
 #include "log.h"
+#include "runid.h"
 #include "settings.h"
 #include "storesink.h"
 #include "timeutil.h"
+#include "utf8.h"
 
 /* One program, one engine. */
 static const struct mdas_store_engine *engine;
@@ -39,8 +42,9 @@ struct store_sink {
 	struct mdas_store_map *map;
 	struct mdas_store_result res;
 	int committed;
-	int tried;
-	unsigned long refused_at_commit;                   /* open() was called: --stats says how it went */
+	int tried;                   /* open() was called: --stats says how it went */
+	int stats_written;           /* --stats done (by finish(), after the commit) */
+	unsigned long refused_at_commit; /* rows the database refused at commit */
 	char reason[MDAS_ERROR_MAX]; /* the first fatal failure, for --stats */
 	struct series_entry *series; /* per bar series, from commit() */
 	size_t nseries, capseries;
@@ -218,6 +222,66 @@ open_store(struct store_sink *s, enum mdas_store_mode mode, struct mdas_error *e
 	return status == MDAS_SINK_REFUSED ? MDAS_SINK_REFUSED : -1;
 }
 
+/* True when v holds a number JSON cannot write (json-c reads NaN and
+ * Infinity even when strict) or a "\u0000" (which jsonb refuses). */
+static int
+unstorable(struct json_object *v)
+{
+	size_t i, n;
+
+	switch (json_object_get_type(v)) {
+	case json_type_double:
+		return !isfinite(json_object_get_double(v));
+	case json_type_string:
+		return memchr(json_object_get_string(v), '\0',
+		    (size_t)json_object_get_string_len(v)) != NULL;
+	case json_type_array:
+		n = json_object_array_length(v);
+		for (i = 0; i < n; i++)
+			if (unstorable(json_object_array_get_idx(v, i)))
+				return 1;
+		return 0;
+	case json_type_object: {
+		json_object_object_foreach(v, key, val) {
+			(void)key;
+			if (unstorable(val))
+				return 1;
+		}
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+/* The JSON value that is the whole of text[0..len) (strict RFC 8259,
+ * white space around it), or NULL: the manifest column holds JSON in
+ * both engines, and PostgreSQL's jsonb would refuse the rest. */
+static struct json_object *
+parse_strict(const char *text, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *doc;
+	size_t end;
+
+	if (tok == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
+	doc = json_tokener_parse_ex(tok, text, (int)len + 1);
+	if (doc != NULL && json_tokener_get_error(tok) == json_tokener_success) {
+		for (end = json_tokener_get_parse_end(tok); end < len; end++)
+			if (strchr(" \t\r\n", text[end]) == NULL)
+				break;
+		if (end >= len && !unstorable(doc)) {
+			json_tokener_free(tok);
+			return doc;
+		}
+	}
+	json_object_put(doc);
+	json_tokener_free(tok);
+	return NULL;
+}
+
 /* Reads the manifest of a published run: its text and run_id. */
 static char *
 read_manifest(const char *path, char *run_id, size_t n, struct mdas_error *err)
@@ -243,12 +307,18 @@ read_manifest(const char *path, char *run_id, size_t n, struct mdas_error *err)
 	if (ferror(fp) || len > MANIFEST_MAX)
 		mdas_error_set(err, "%s: %s", path, ferror(fp) ? strerror(EIO) :
 		    "larger than 16 MiB: not a manifest");
-	else if ((doc = json_tokener_parse(text)) == NULL ||
+	else if (memchr(text, '\0', len) != NULL ||
+	    mdas_utf8_invalid_at(text, len) != len ||
+	    (doc = parse_strict(text, len)) == NULL ||
 	    !json_object_is_type(doc, json_type_object))
 		mdas_error_set(err, "%s: not a JSON object", path);
 	else if (!json_object_object_get_ex(doc, "run_id", &id) ||
 	    !json_object_is_type(id, json_type_string))
 		mdas_error_set(err, "%s: no run_id: not a manifest", path);
+	else if (!mdas_runid_valid(json_object_get_string(id)) ||
+	    strlen(json_object_get_string(id)) >= n)
+		mdas_error_set(err, "%s: run_id: not a valid run ID (1-64 characters "
+		    "of A-Za-z0-9_-)", path);
 	else {
 		snprintf(run_id, n, "%s", json_object_get_string(id));
 		json_object_put(doc);
@@ -278,6 +348,15 @@ store_instead(void *st, struct mdas_export *x)
 	    (text = read_manifest(s->manifest_path, run_id, sizeof run_id, &err)) == NULL) {
 		mdas_errorx("%s", err.msg);
 		return MDAS_EXIT_FAILURE;
+	}
+	/* The row is the manifest's run; a run ID given (--run-id,
+	 * MDAS_RUN_ID) must name the same, or the manifest would land in
+	 * another run's row than the one asked for. */
+	if (text != NULL && s->target.run_id != NULL && strcmp(s->target.run_id, run_id) != 0) {
+		mdas_errorx("%s: the manifest of run %s is not run %s (--run-id or MDAS_RUN_ID)",
+		    s->manifest_path, run_id, s->target.run_id);
+		free(text);
+		return MDAS_EXIT_USAGE;
 	}
 	rc = open_store(s, s->last || s->gaps ? MDAS_STORE_READ : MDAS_STORE_WRITE, &err);
 	if (rc == 0) {
@@ -359,17 +438,22 @@ store_put(void *st, enum mdas_export_kind k, struct json_object *rec,
 	return 0;
 }
 
-/* The load's counts as JSON, for --stats and the pipeline's manifest. */
-static void
-write_stats(struct store_sink *s)
+/* The load's counts as JSON, for --stats and the pipeline's manifest.
+ * Returns 0, or -1 with err ("--stats: PATH: reason"). */
+static int
+write_stats(struct store_sink *s, struct mdas_error *err)
 {
 	struct mdas_jsonw *w;
-	struct mdas_error err;
+	struct mdas_error werr;
 	const char *buf;
 	size_t len, t;
+	int rc = 0;
 
-	if (s->stats_path == NULL || (w = mdas_jsonw_new()) == NULL)
-		return;
+	s->stats_written = 1;
+	if (s->stats_path == NULL)
+		return 0;
+	if ((w = mdas_jsonw_new()) == NULL)
+		return mdas_error_errno(err, ENOMEM, "--stats: %s", s->stats_path);
 	mdas_jsonw_begin_object(w);
 	mdas_jsonw_key(w, "engine");
 	mdas_jsonw_string(w, engine->name);
@@ -439,9 +523,10 @@ write_stats(struct store_sink *s)
 	}
 	mdas_jsonw_end_object(w);
 	buf = mdas_jsonw_buffer(w, &len);
-	if (mdas_write_file_atomic(s->stats_path, buf, len, &err) != 0)
-		mdas_errorx("--stats: %s", err.msg);
+	if (mdas_write_file_atomic(s->stats_path, buf, len, &werr) != 0)
+		rc = mdas_error_set(err, "--stats: %s", werr.msg);
 	mdas_jsonw_free(w);
+	return rc;
 }
 
 static int
@@ -470,6 +555,11 @@ store_finish(void *st, struct mdas_export *x, const struct mdas_export_reader *r
 	    "quotes %lu new, %lu updated, %lu unchanged; %lu records not stored",
 	    s->shown, s->target.run_id, b->inserted, b->updated, b->unchanged,
 	    q->inserted, q->updated, q->unchanged, s->res.rejected);
+	/* Here rather than in done(), so that a --stats that cannot be
+	 * written is this program's failure (exit 1), not a message only:
+	 * mdas-pipeline reads the file. */
+	if (write_stats(s, err) != 0)
+		return -1;
 	return s->refused_at_commit > 0 ? MDAS_SINK_REJECTED : 0;
 }
 
@@ -477,12 +567,13 @@ static void
 store_done(void *st)
 {
 	struct store_sink *s = st;
+	struct mdas_error err;
 
 	if (engine->close != NULL)
 		engine->close(s->store);
 	s->store = NULL;
-	if (s->tried)
-		write_stats(s);
+	if (s->tried && !s->stats_written && write_stats(s, &err) != 0)
+		mdas_errorx("%s", err.msg);
 	series_free(s);
 	mdas_store_map_free(s->map);
 	s->map = NULL;

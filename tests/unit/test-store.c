@@ -71,7 +71,7 @@ test_bar(void)
 	json_object_put(rec);
 
 	rec = parse("{\"type\":\"bar\",\"source\":\"binance\",\"symbol\":\"BTCUSDT\","
-	    "\"interval\":\"1m\",\"ts\":\"2024-01-01T00:00:00.000Z\",\"ts_ms\":1,"
+	    "\"interval\":\"1m\",\"ts\":\"2024-01-01T00:00:00.000Z\",\"ts_ms\":1704067200000,"
 	    "\"close\":1,\"imputed\":[\"open\",\"close\"]}");
 	n = mdas_store_map_record(m, MDAS_EXPORT_RECORD, rec, 9, rows, &err);
 	tap_is_int(n, 2, "other metadata (none) is another series row");
