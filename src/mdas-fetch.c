@@ -40,6 +40,8 @@ usage(FILE *fp)
 	    "      --since-last FILE  history from the high-water marks in FILE (- for\n"
 	    "                       standard input; what mdas-export-sqlite --last prints):\n"
 	    "                       a series with a mark from its last bar to now\n"
+	    "      --spans FILE     history: also ask once more for the gaps in FILE (what\n"
+	    "                       mdas-export-sqlite --gaps prints), at most %d per series\n"
 	    "      --shard K/N      only the symbols of shard K of N (default:\n"
 	    "                       data_sources.shard)\n"
 	    "      --source S       fetch every symbol from S: yahoo or binance\n"
@@ -59,7 +61,7 @@ usage(FILE *fp)
 	    "record is in the output) or a marks line was malformed, 2 usage or\n"
 	    "configuration error, 3 the output could not be written whole (do not\n"
 	    "use it).\n",
-	    mdas_log_progname());
+	    mdas_log_progname(), MDAS_SPANS_PER_SERIES);
 }
 
 struct ui {
@@ -203,7 +205,7 @@ main(int argc, char **argv)
 {
 	enum { O_QUOTE = 256, O_HISTORY, O_INTERVAL, O_RANGE, O_START, O_END, O_SOURCE,
 		O_JOBS, O_RATE, O_RETRIES, O_MAXWAIT, O_TIMEOUT, O_BATCH, O_CONFIG,
-		O_SINCE, O_SHARD };
+		O_SINCE, O_SHARD, O_SPANS };
 	static const struct option longopts[] = {
 		{ "quote", no_argument, NULL, O_QUOTE },
 		{ "history", no_argument, NULL, O_HISTORY },
@@ -220,6 +222,7 @@ main(int argc, char **argv)
 		{ "batch", required_argument, NULL, O_BATCH },
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "since-last", required_argument, NULL, O_SINCE },
+		{ "spans", required_argument, NULL, O_SPANS },
 		{ "shard", required_argument, NULL, O_SHARD },
 		MDAS_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
@@ -232,6 +235,10 @@ main(int argc, char **argv)
 	struct mdas_error err;
 	struct ui ui = { 0, 0, 0 };
 	const char *config_path = NULL, *start = NULL, *end = NULL, *since = NULL;
+	const char *spans_path = NULL;
+	struct mdas_spans *spans = NULL;
+	unsigned long slines = 0, sbad = 0;
+	size_t skept = 0, sover = 0;
 	const char *shard = NULL;
 	struct mdas_marks *marks = NULL;
 	unsigned long mlines = 0, mbad = 0;
@@ -306,6 +313,7 @@ main(int argc, char **argv)
 		}
 		case O_CONFIG: config_path = optarg; break;
 		case O_SINCE: since = optarg; break;
+		case O_SPANS: spans_path = optarg; break;
 		case O_SHARD:
 			if (mdas_shard_parse(optarg, &fo.shard_k, &fo.shard_n, why, sizeof(why)) < 0) {
 				mdas_errorx("--shard: %s, not '%s'", why, optarg);
@@ -339,6 +347,10 @@ main(int argc, char **argv)
 	}
 	if (!fo.history && since != NULL) {
 		mdas_errorx("--since-last needs --history");
+		goto out;
+	}
+	if (!fo.history && spans_path != NULL) {
+		mdas_errorx("--spans needs --history");
 		goto out;
 	}
 	if (fo.range != NULL && (start != NULL || end != NULL)) {
@@ -428,6 +440,24 @@ main(int argc, char **argv)
 		fo.marks = marks;
 	}
 
+	if (spans_path != NULL) {
+		FILE *sf = fopen(spans_path, "r");
+		struct mdas_error serr;
+
+		if (sf == NULL) {
+			mdas_errorx("--spans: %s: %s", spans_path, strerror(errno));
+			goto out;
+		}
+		spans = mdas_spans_read(sf, spans_path, fo.interval, on_bad_mark, &ui, &serr);
+		fclose(sf);
+		if (spans == NULL) {
+			mdas_errorx("--spans: %s", serr.msg);
+			goto out;
+		}
+		mdas_spans_counts(spans, &slines, &skept, &sover, &sbad);
+		fo.spans = spans;
+	}
+
 	ui.tty = isatty(STDERR_FILENO) && mdas_log_enabled(MDAS_LOG_NOTICE);
 	hooks.on_failure = on_failure;
 	hooks.on_progress = on_progress;
@@ -453,11 +483,19 @@ main(int argc, char **argv)
 		if (st.beyond > 0)
 			mdas_info("%zu span%s beyond the sources' limits not requested "
 			    "(beyond_source_limit records)", st.beyond, st.beyond == 1 ? "" : "s");
+		if (fo.spans != NULL)
+			mdas_info("gaps: %lu lines, %zu of interval %s kept (%zu over %d per series "
+			    "left for later), %lu bad; %zu asked for again (%zu still without bars at "
+			    "the source), %zu inside the normal requests, %zu beyond the source's "
+			    "limit not asked", slines, skept, fo.interval, sover, MDAS_SPANS_PER_SERIES,
+			    sbad, st.spans_asked, st.spans_empty, st.spans_covered, st.spans_beyond);
 		if (st.failed > 0)
 			mdas_errorx("%zu of %zu symbols failed", st.failed, st.total);
+		if (sbad > 0)
+			mdas_errorx("%lu malformed gap line%s skipped", sbad, sbad == 1 ? "" : "s");
 		if (mbad > 0)
 			mdas_errorx("%lu malformed marks line%s skipped", mbad, mbad == 1 ? "" : "s");
-		rc = st.failed > 0 || mbad > 0 ? MDAS_EXIT_FAILURE : MDAS_EXIT_OK;
+		rc = st.failed > 0 || mbad > 0 || sbad > 0 ? MDAS_EXIT_FAILURE : MDAS_EXIT_OK;
 	}
 	if (mdas_close_stdout() < 0)
 		rc = MDAS_EXIT_INCOMPLETE;
@@ -468,6 +506,7 @@ out:
 	if (from_stdin != 0)
 		free(list);
 	mdas_marks_free(marks);
+	mdas_spans_free(spans);
 	mdas_settings_free(settings);
 	return rc;
 }

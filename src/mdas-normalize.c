@@ -10,9 +10,11 @@
 #include "cli.h"
 #include "jsonw.h"
 #include "log.h"
+#include "ndjson.h"
 #include "normalize.h"
 #include "runid.h"
 #include "settings.h"
+#include "tradinggaps.h"
 
 static void
 usage(FILE *fp)
@@ -29,6 +31,9 @@ usage(FILE *fp)
 	    "      --rejects FILE   write each rejected input line and its reason\n"
 	    "                       to FILE as NDJSON\n"
 	    "      --config PATH    configuration file\n"
+	    "      --trading-gaps   instead: print the bars missing inside Yahoo's\n"
+	    "                       tradingPeriods of intraday chart envelopes, as the\n"
+	    "                       store's gap lines (mdas-store(7), GAPS)\n"
 	    "  -q, --quiet          print errors only\n"
 	    "  -v, --verbose        print debug messages\n"
 	    "  -h, --help           show this help and exit\n"
@@ -77,6 +82,41 @@ on_reject(void *arg, const struct mdas_reject *rj)
 	return rs->strict;
 }
 
+/* --trading-gaps: gap lines for the envelopes of fp; lines that are not
+ * envelopes are left (the normalize stage reports them).  Returns 0, or
+ * -1 after a message. */
+static int
+trading_gaps(FILE *fp, const char *name, unsigned long *gaps)
+{
+	struct mdas_ndjson *r = mdas_ndjson_open(fp, name, 0);
+	struct json_object *v;
+	struct mdas_error err;
+	int rc;
+
+	if (r == NULL) {
+		mdas_errorx("%s", strerror(ENOMEM));
+		return -1;
+	}
+	while ((rc = mdas_ndjson_next(r, &v, &err)) != MDAS_NDJSON_EOF) {
+		if (rc == MDAS_NDJSON_IOERR) {
+			mdas_errorx("%s", err.msg);
+			mdas_ndjson_free(r);
+			return -1;
+		}
+		if (rc != MDAS_NDJSON_VALUE)
+			continue;
+		rc = mdas_trading_gaps(v, stdout, gaps);
+		json_object_put(v);
+		if (rc < 0) {
+			mdas_errorx("standard output: %s", strerror(errno));
+			mdas_ndjson_free(r);
+			return -1;
+		}
+	}
+	mdas_ndjson_free(r);
+	return 0;
+}
+
 /* Returns MDAS_NORM_OK, _STOP or _FAIL; *bad is set on a read error. */
 static int
 run_input(struct mdas_normalizer *n, FILE *fp, const char *name, int *bad)
@@ -95,13 +135,14 @@ run_input(struct mdas_normalizer *n, FILE *fp, const char *name, int *bad)
 int
 main(int argc, char **argv)
 {
-	enum { OPT_MISSING = 256, OPT_WINDOW, OPT_STRICT, OPT_REJECTS, OPT_CONFIG };
+	enum { OPT_MISSING = 256, OPT_WINDOW, OPT_STRICT, OPT_REJECTS, OPT_CONFIG, OPT_TGAPS };
 	static const struct option longopts[] = {
 		{ "missing", required_argument, NULL, OPT_MISSING },
 		{ "window", required_argument, NULL, OPT_WINDOW },
 		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "rejects", required_argument, NULL, OPT_REJECTS },
 		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "trading-gaps", no_argument, NULL, OPT_TGAPS },
 		MDAS_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -113,7 +154,8 @@ main(int argc, char **argv)
 	struct mdas_error err;
 	const char *missing = NULL, *window = NULL, *config_path = NULL, *run_id;
 	long wlong;
-	int c, m, i, rc = MDAS_NORM_OK, bad = 0, status;
+	int c, m, i, rc = MDAS_NORM_OK, bad = 0, status, tgaps = 0;
+	unsigned long ngaps = 0;
 
 	mdas_log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "qvhV", longopts, NULL)) != -1) {
@@ -123,12 +165,35 @@ main(int argc, char **argv)
 		case OPT_STRICT: rs.strict = 1; break;
 		case OPT_REJECTS: rs.path = optarg; break;
 		case OPT_CONFIG: config_path = optarg; break;
+		case OPT_TGAPS: tgaps = 1; break;
 		default:
 			if ((c = mdas_cli_option(c, usage)) != MDAS_CLI_GO_ON)
 				return c;
 		}
 	}
 
+	if (tgaps) {
+		status = MDAS_EXIT_OK;
+		if (optind == argc && trading_gaps(stdin, "<stdin>", &ngaps) < 0)
+			status = MDAS_EXIT_FAILURE;
+		for (i = optind; i < argc; i++) {
+			FILE *fp = strcmp(argv[i], "-") == 0 ? stdin : fopen(argv[i], "r");
+
+			if (fp == NULL) {
+				mdas_errorx("%s: %s", argv[i], strerror(errno));
+				status = MDAS_EXIT_FAILURE;
+				continue;
+			}
+			if (trading_gaps(fp, fp == stdin ? "<stdin>" : argv[i], &ngaps) < 0)
+				status = MDAS_EXIT_FAILURE;
+			if (fp != stdin)
+				fclose(fp);
+		}
+		mdas_info("%lu gaps inside Yahoo's trading periods", ngaps);
+		if (mdas_close_stdout() < 0)
+			status = MDAS_EXIT_INCOMPLETE;
+		return status;
+	}
 	if ((settings = mdas_cli_load_settings(config_path)) == NULL)
 		return MDAS_EXIT_USAGE;
 	memset(&o, 0, sizeof(o));

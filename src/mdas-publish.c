@@ -46,6 +46,8 @@ usage(FILE *fp)
 	    "      --store FILE       the record store's statistics (its --stats FILE)\n"
 	    "      --store-failed ENGINE:REASON\n"
 	    "                         the store's entry when FILE is missing or unusable\n"
+	    "      --gaps FILE        the store's gap lines (its --gaps output): \"gaps\"\n"
+	    "      --gaps-asked N     gaps this run's fetch asked for again\n"
 	    "      --keep-runs N      keep the N newest complete runs, remove older ones\n"
 	    "                         (0: all; default export.keep_runs, else all)\n"
 	    "      --latest, --no-latest\n"
@@ -77,6 +79,8 @@ enum {
 	OPT_PARTIAL,
 	OPT_STORE,
 	OPT_STORE_FAILED,
+	OPT_GAPS,
+	OPT_GAPS_ASKED,
 	OPT_RECOVER,
 	OPT_APPEND,
 	OPT_KEEP_RUNS,
@@ -181,6 +185,8 @@ main(int argc, char **argv)
 		{ "partial", no_argument, NULL, OPT_PARTIAL },
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "store-failed", required_argument, NULL, OPT_STORE_FAILED },
+		{ "gaps", required_argument, NULL, OPT_GAPS },
+		{ "gaps-asked", required_argument, NULL, OPT_GAPS_ASKED },
 		{ "recover", no_argument, NULL, OPT_RECOVER },
 		{ "append", no_argument, NULL, OPT_APPEND },
 		{ "keep-runs", required_argument, NULL, OPT_KEEP_RUNS },
@@ -201,6 +207,7 @@ main(int argc, char **argv)
 
 	mdas_log_init(argv[0]);
 	memset(&r, 0, sizeof(r));
+	r.gaps_asked = -1;
 	r.started_ms = -1;
 	if ((files = calloc((size_t)argc, sizeof(*files))) == NULL) {
 		mdas_errorx("%s", strerror(ENOMEM));
@@ -240,6 +247,19 @@ main(int argc, char **argv)
 			break;
 		case OPT_PARTIAL: r.partial = 1; break;
 		case OPT_STORE: r.store_stats = optarg; break;
+		case OPT_GAPS: r.gaps_path = optarg; break;
+		case OPT_GAPS_ASKED: {
+			char *e;
+
+			errno = 0;
+			r.gaps_asked = strtol(optarg, &e, 10);
+			if (errno != 0 || e == optarg || *e != '\0' || r.gaps_asked < 0) {
+				mdas_errorx("--gaps-asked: expected a count, got '%s'", optarg);
+				free(files);
+				return MDAS_EXIT_USAGE;
+			}
+			break;
+		}
 		case OPT_STORE_FAILED: {
 			char *colon = strchr(optarg, ':');
 

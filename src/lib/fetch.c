@@ -12,6 +12,7 @@
 #include "binance.h"
 #include "fetch.h"
 #include "fetchbody.h"
+#include "jsonget.h"
 #include "jsonw.h"
 #include "sourcelimits.h"
 #include "shard.h"
@@ -31,6 +32,10 @@ struct sym {
 	int done;                  /* its last line is written; -1: bad spec */
 	int more;                  /* its next line is not its last (a window) */
 	int failed_any;            /* one of its lines was an error record */
+	int main_done;             /* the line of its normal request is written */
+	size_t spans;              /* gap requests whose line is still to come */
+	const struct mdas_span *sp; /* its gaps (--spans), asked one after another */
+	size_t sp_n, sp_k;         /* how many; the next to look at */
 	char *bad;                 /* why the spec was rejected */
 };
 
@@ -46,6 +51,7 @@ struct job {
 	int windowed;              /* J_YCHART: the windows of plan, one at a time */
 	struct mdas_plan plan;
 	int64_t win;               /* the window asked for (0: the oldest) */
+	int span;                  /* a gap asked for again (--spans): one line */
 	char *note;
 	/* J_BKLINES: pages merged so far */
 	struct mdas_klines *km;
@@ -75,6 +81,7 @@ struct fetch {
 	struct job *waiting;
 	struct job *all;
 	int64_t now;               /* "now" of the whole run */
+	int in_span;               /* the answer being written is a gap request's */
 };
 
 static const char *const known_intervals[] = {
@@ -146,6 +153,10 @@ put_time(struct mdas_jsonw *w, int64_t ms)
 		mdas_jsonw_string(w, iso);
 }
 
+static void line_done(struct fetch *f, size_t i, int failed);
+static void spans_next(struct fetch *f, size_t i);
+static void history_main(struct fetch *f, size_t i);
+
 static void
 write_line(struct fetch *f, size_t i, int failed)
 {
@@ -154,11 +165,42 @@ write_line(struct fetch *f, size_t i, int failed)
 	/* Flushed per line so a pipeline sees each symbol as it lands. */
 	else if (fflush(f->out) != 0)
 		set_fatal(f, errno, "standard output");
+	line_done(f, i, failed);
+}
+
+/* Symbol i's line (written or, for a gap the source still has no bars
+ * for, left out) is done: the symbol is, after its last. */
+static void
+line_done(struct fetch *f, size_t i, int failed)
+{
 	f->syms[i].failed_any |= failed;
-	if (f->syms[i].more > 0) {
-		/* A window of several: the symbol goes on. */
-		f->syms[i].more = 0;
-		return;
+	if (f->in_span) {
+		/* A gap's line: the next gap, then the normal request.  In
+		 * time order, oldest first: mdas-normalize drops bars older
+		 * than one it has written for their series. */
+		if (f->syms[i].spans > 0)
+			f->syms[i].spans--;
+		if (!f->fatal && f->syms[i].spans > 0) {
+			spans_next(f, i);
+			return;
+		}
+		if (!f->syms[i].main_done) {
+			if (!f->fatal) {
+				f->in_span = 0;
+				history_main(f, i);
+				f->in_span = 1;
+			}
+			return;
+		}
+	} else {
+		if (f->syms[i].more > 0) {
+			/* A window of several: the symbol goes on. */
+			f->syms[i].more = 0;
+			return;
+		}
+		f->syms[i].main_done = 1;
+		if (f->syms[i].spans > 0)
+			return;
 	}
 	f->syms[i].done = 1;
 	f->st->done++;
@@ -286,11 +328,33 @@ struct answer {
 	const char *endpoint, *kind, *url, *note;
 };
 
+/* True when payload, the answer to a gap asked for again, holds no bar:
+ * the source still has nothing there.  No envelope is written for it (an
+ * empty series would read as a failure of the symbol, whose normal
+ * request went well); the gap stays and is reported again. */
+static int
+span_empty(const struct job *j, struct json_object *payload)
+{
+	struct json_object *r;
+
+	if (!j->span)
+		return 0;
+	if (j->type == J_BKLINES)
+		return mdas_json_len(payload) == 0;
+	r = mdas_json_at(mdas_json_get(mdas_json_get(payload, "chart"), "result"), 0);
+	return mdas_json_len(mdas_json_get(r, "timestamp")) == 0;
+}
+
 static void
 answer_data(void *ctx, size_t k, struct json_object *payload)
 {
 	const struct answer *a = ctx;
 
+	if (span_empty(a->j, payload)) {
+		a->f->st->spans_empty++;
+		line_done(a->f, a->j->idx[k], 0);
+		return;
+	}
 	emit_raw(a->f, a->j->idx[k], a->endpoint, a->kind, a->url, a->r->status,
 	    a->r->fetched_at_ms, a->r->elapsed_ms, a->r->attempts, a->note, payload);
 }
@@ -658,7 +722,8 @@ yahoo_chart_done(struct fetch *f, struct job *j, const struct mdas_http_response
 
 	/* A failed window is an error record of its own; the next windows
 	 * are asked for all the same. */
-	f->syms[j->idx[0]].more = more;
+	if (!j->span)
+		f->syms[j->idx[0]].more = more;
 	if (r->failed)
 		fail_transport(f, j, r, r->attempts);
 	else {
@@ -758,7 +823,7 @@ binance_klines(struct fetch *f, size_t i, const char *binterval)
 static void
 binance_klines_done(struct fetch *f, struct job *j, const struct mdas_http_response *r)
 {
-	char msg[MDAS_BODY_MSG_MAX], note[64];
+	char msg[MDAS_BODY_MSG_MAX], note[200];
 	const char *code;
 	int64_t next = 0;
 	int pages;
@@ -785,13 +850,161 @@ binance_klines_done(struct fetch *f, struct job *j, const struct mdas_http_respo
 		 * turns it into a no_data error record with the range. */
 		pages = mdas_klines_pages(j->km);
 		if (pages > 1)
-			snprintf(note, sizeof(note), "%d pages merged", pages);
+			snprintf(note, sizeof(note), "%s%s%d pages merged", j->note ? j->note : "",
+			    j->note ? "; " : "", pages);
+		else if (j->note != NULL)
+			snprintf(note, sizeof(note), "%s", j->note);
+		if (span_empty(j, mdas_klines_rows(j->km))) {
+			f->st->spans_empty++;
+			line_done(f, j->idx[0], 0);
+			break;
+		}
 		emit_raw(f, j->idx[0], "klines", "history", j->first_url, r->status,
-		    r->fetched_at_ms, j->elapsed_ms, j->attempts, pages > 1 ? note : NULL,
-		    mdas_klines_rows(j->km));
+		    r->fetched_at_ms, j->elapsed_ms, j->attempts,
+		    pages > 1 || j->note != NULL ? note : NULL, mdas_klines_rows(j->km));
 	}
 done:
 	job_free(j);
+}
+
+/* ---- Gaps asked for again (--spans) ---------------------------------- */
+
+/* The note of a gap request's envelope. */
+static char *
+span_note(const struct mdas_span *sp)
+{
+	char a[MDAS_ISO_MAX], b[MDAS_ISO_MAX], note[160];
+
+	if (mdas_format_iso_ms(sp->from_ts_ms, a) < 0 || mdas_format_iso_ms(sp->to_ts_ms, b) < 0)
+		snprintf(note, sizeof(note), "gap asked for again: %lld to %lld",
+		    (long long)sp->from_ts_ms, (long long)sp->to_ts_ms);
+	else
+		snprintf(note, sizeof(note), "gap asked for again: %s to %s", a, b);
+	return strdup(note);
+}
+
+/* The request for gap sp of symbol i: [*ws, *we) in ms, inside what the
+ * source serves (a Yahoo gap longer than one request may ask for gets
+ * its newest window; the rest waits for a later run).  0 when nothing
+ * of it is served any more. */
+static int
+span_period(struct fetch *f, size_t i, const struct mdas_span *sp, int64_t *ws, int64_t *we)
+{
+	const struct mdas_limit *l = mdas_limit_find(f->syms[i].src, f->o->interval);
+	int64_t step = mdas_interval_ms(f->o->interval);
+	struct mdas_plan plan;
+
+	if (step <= 0)
+		step = 1;
+	*ws = sp->from_ts_ms;
+	*we = sp->to_ts_ms + step;     /* past the last missing bar's open time */
+	if (f->syms[i].src != MDAS_SOURCE_YAHOO)
+		return 1;                  /* Binance: paged, any age */
+	mdas_limit_plan(l, *ws, *we, f->now, &plan);
+	if (plan.windows == 0)
+		return 0;
+	mdas_limit_window(&plan, plan.windows - 1, ws, we);
+	return 1;
+}
+
+static void
+span_request(struct fetch *f, size_t i, const struct mdas_span *sp, int64_t ws, int64_t we)
+{
+	enum job_type type = f->syms[i].src == MDAS_SOURCE_YAHOO ? J_YCHART : J_BKLINES;
+	struct job *j = job_new(f, type, &i, 1);
+
+	if (j == NULL)
+		return;
+	j->span = 1;
+	if ((j->note = span_note(sp)) == NULL) {
+		set_fatal(f, ENOMEM, "fetch");
+		job_free(j);
+		return;
+	}
+	f->st->spans_asked++;
+	if (type == J_YCHART) {
+		submit(f, j, mdas_yahoo_chart_url(f->o->yahoo_base, f->syms[i].name,
+		    f->o->interval, NULL, ws / 1000, (we + 999) / 1000, 1), 0);
+		return;
+	}
+	j->binterval = mdas_binance_interval(f->o->interval);
+	j->end_ms = we - 1;
+	if ((j->km = mdas_klines_new(j->end_ms, MDAS_BINANCE_KLINES_LIMIT)) == NULL) {
+		set_fatal(f, ENOMEM, "fetch");
+		job_free(j);
+		return;
+	}
+	binance_klines_page(f, j, ws);
+}
+
+/* Asks for symbol i's next gap that the source still serves. */
+static void
+spans_next(struct fetch *f, size_t i)
+{
+	struct sym *s = &f->syms[i];
+	int64_t ws, we;
+
+	while (s->sp_k < s->sp_n) {
+		const struct mdas_span *sp = &s->sp[s->sp_k++];
+
+		if (span_period(f, i, sp, &ws, &we)) {
+			span_request(f, i, sp, ws, we);
+			return;
+		}
+	}
+}
+
+/* Symbol i's reported gaps, each asked for once in a request of its own,
+ * one after another, oldest first, then its normal request (so that the
+ * output is in time order per series).  Returns 1 when gaps were asked
+ * (the normal request follows the last), 0 when there are none. */
+static int
+spans_history(struct fetch *f, size_t i)
+{
+	struct sym *s = &f->syms[i];
+	int64_t ws, we;
+	size_t n, k, m = 0;
+
+	int64_t ms = 0, me = 0;
+	int is_max = 0;
+
+	if (f->o->spans == NULL)
+		return 0;
+	s->sp = mdas_spans_find(f->o->spans, s->src, s->name, &n);
+	if (n > MDAS_SPANS_PER_SERIES)
+		n = MDAS_SPANS_PER_SERIES;
+	/* Where the normal request starts: a gap from there on is in its
+	 * answer already, and only gaps before it are asked (spans are
+	 * sorted: those come first). */
+	if (n > 0 && period(f, i, &ms, &me, &is_max))
+		f->st->marked--;      /* counted when the normal request is made */
+	if (n > 0 && is_max)
+		ms = 0;
+	for (k = 0; k < n && s->sp[k].from_ts_ms < ms; k++) {
+		if (span_period(f, i, &s->sp[k], &ws, &we))
+			m++;
+		else
+			f->st->spans_beyond++;
+	}
+	f->st->spans_covered += n - k;
+	n = k;
+	if (m == 0)
+		return 0;
+	s->sp_n = n;
+	s->sp_k = 0;
+	s->spans = m;
+	spans_next(f, i);
+	return 1;
+}
+
+/* Symbol i's normal history request. */
+static void
+history_main(struct fetch *f, size_t i)
+{
+	if (f->syms[i].src == MDAS_SOURCE_YAHOO)
+		yahoo_history(f, i);
+	else
+		binance_klines(f, i, mdas_binance_interval(f->o->interval));
 }
 
 /* ---- the run -------------------------------------------------------- */
@@ -808,6 +1021,7 @@ done_cb(void *ctx, const struct mdas_http_response *r)
 	}
 	/* Binance counts weight per request it answers; every attempt sent
 	 * is counted, as the worst case. */
+	f->in_span = j->span;
 	if (j->type == J_BKLINES)
 		f->st->weight += (long)mdas_binance_klines_weight() * r->attempts;
 	else if (j->type == J_BTICKER)
@@ -827,6 +1041,7 @@ done_cb(void *ctx, const struct mdas_http_response *r)
 	case J_BTICKER: binance_ticker_done(f, j, r); break;
 	case J_BKLINES: binance_klines_done(f, j, r); break;
 	}
+	f->in_span = 0;
 }
 
 static int
@@ -934,10 +1149,8 @@ mdas_fetch_run(const struct mdas_fetch_opts *o, const struct mdas_http_opts *htt
 			if (!last && (f->syms[i].done || f->syms[i].src != src))
 				continue;
 			if (!last && o->history) {
-				if (src == MDAS_SOURCE_YAHOO)
-					yahoo_history(f, i);
-				else
-					binance_klines(f, i, mdas_binance_interval(o->interval));
+				if (!spans_history(f, i))
+					history_main(f, i);
 				continue;
 			}
 			if (!last)

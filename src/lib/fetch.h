@@ -19,6 +19,7 @@
 #include "error.h"
 #include "http.h"
 #include "marks.h"
+#include "spans.h"
 #include "symbol.h"
 
 struct mdas_fetch_opts {
@@ -35,6 +36,11 @@ struct mdas_fetch_opts {
 	/* History: a series with a mark is asked for from its last_ts_ms
 	 * (inclusive) to now instead of the range or period (NULL: none). */
 	const struct mdas_marks *marks;
+	/* History: gaps (spans.h) asked for once more, those before where
+	 * the series' normal request starts, each in a request of its own,
+	 * one after another and oldest first, then the normal request: the
+	 * series' lines stay in time order (NULL: none). */
+	const struct mdas_spans *spans;
 	/* Keep only the symbols of shard shard_k (1..shard_n) of shard_n
 	 * (shard.h); shard_n 0: all. */
 	int shard_k, shard_n;
@@ -47,6 +53,10 @@ struct mdas_fetch_stats {
 	size_t marked;               /* symbols asked for from their mark */
 	size_t other_shards;         /* symbols left to the other shards */
 	size_t beyond;               /* beyond_source_limit records */
+	size_t spans_asked;          /* gap requests made (--spans) */
+	size_t spans_beyond;         /* gaps not asked: the source no longer serves them */
+	size_t spans_empty;          /* gaps asked whose answer held no bar (no line) */
+	size_t spans_covered;        /* gaps inside the normal request's period: asked by it */
 	long weight;                 /* Binance request weight sent (per attempt) */
 	struct mdas_http_stats http;
 };

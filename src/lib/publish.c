@@ -15,6 +15,7 @@
 
 #include "fsutil.h"
 #include "ndjson.h"
+#include "gapsreport.h"
 #include "publish.h"
 #include "runid.h"
 #include "sha256.h"
@@ -582,6 +583,8 @@ mdas_manifest_build(const struct mdas_publish_req *r, const uint64_t *sizes,
 	add(m, "symbols", o);
 	add(m, "stages", stages);
 	add(m, "store", store);
+	if (r->gaps_path != NULL)
+		add(m, "gaps", mdas_gaps_member(r->gaps_path, r->gaps_asked));
 	json_object_put(t.with_data);
 	json_object_put(t.failed);
 	json_object_put(t.failed_set);

@@ -115,6 +115,11 @@ struct mdas_publish_req {
 	const char *store_engine;     /* "sqlite", "postgresql" */
 	const char *store_database;
 	const char *store_reason;     /* any bytes: made valid UTF-8 */
+	/* The store's gap lines (mdas-export-sqlite --gaps): the manifest's
+	 * "gaps" member (gapsreport.h); NULL: no such member.  gaps_asked:
+	 * the gaps this run asked for again (-1: unknown). */
+	const char *gaps_path;
+	long gaps_asked;
 	unsigned pause_ms;        /* test only: sleep after each step of 4-6 */
 	int latest;               /* maintain PREFIX_latest.* (step 6) */
 	unsigned long keep_runs;  /* keep this many complete runs; 0: all */

@@ -1344,6 +1344,39 @@ pg_last(struct mdas_store *s, FILE *out, struct mdas_error *err)
 }
 
 static int
+pg_gaps(struct mdas_store *s, FILE *out, struct mdas_error *err)
+{
+	struct mdas_store_gaps g;
+	char prefix[80];
+	PGresult *r;
+	int i;
+
+	if (s->version == 0)
+		return 0;     /* no schema: nothing stored */
+	snprintf(prefix, sizeof prefix, "%s.", s->schema);
+	if (mdas_store_sql_gaps(MDAS_DIALECT_PG, prefix, s->sql, PG_SQLMAX) < 0)
+		return mdas_error_set(err, "%s: the gap query is too long (internal)", s->target);
+	r = exec(s, PGRES_TUPLES_OK, s->sql, 0, NULL, err, "cannot look for gaps");
+	if (r == NULL)
+		return -1;
+	memset(&g, 0, sizeof g);
+	for (i = 0; i < PQntuples(r); i++) {
+		if (mdas_store_gaps_row(&g, out, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+		    PQgetvalue(r, i, 2), strtoll(PQgetvalue(r, i, 3), NULL, 10),
+		    strtoll(PQgetvalue(r, i, 4), NULL, 10), strtoll(PQgetvalue(r, i, 5), NULL, 10),
+		    strtoll(PQgetvalue(r, i, 6), NULL, 10),
+		    strtoll(PQgetvalue(r, i, 7), NULL, 10)) < 0) {
+			PQclear(r);
+			return mdas_error_errno(err, errno, "standard output");
+		}
+	}
+	PQclear(r);
+	if (mdas_store_gaps_end(&g, out) < 0)
+		return mdas_error_errno(err, errno, "standard output");
+	return 0;
+}
+
+static int
 pg_set_manifest(struct mdas_store *s, const char *run_id, const char *manifest_json,
     struct mdas_error *err)
 {
@@ -1415,6 +1448,7 @@ const struct mdas_store_engine mdas_store_pg = {
 	.put = pg_put,
 	.commit = pg_commit,
 	.last = pg_last,
+	.gaps = pg_gaps,
 	.set_manifest = pg_set_manifest,
 	.close = pg_close,
 	.describe = pg_describe,

@@ -1078,6 +1078,46 @@ sqlite_last(struct mdas_store *s, FILE *out, struct mdas_error *err)
 	return 0;
 }
 
+static int
+sqlite_gaps(struct mdas_store *s, FILE *out, struct mdas_error *err)
+{
+	struct mdas_store_gaps g;
+	sqlite3_stmt *st;
+	char sql[SQL_MAX];
+	int yes, rc;
+
+	if (s->absent)
+		return 0;
+	if (has_table(s, "bars", &yes, err) < 0)
+		return -1;
+	if (!yes)
+		return 0;
+	if (mdas_store_sql_gaps(MDAS_DIALECT_SQLITE, "", sql, sizeof sql) < 0)
+		return mdas_error_set(err, "%s: the gap query is too long (internal)", s->path);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, err, "looking for gaps");
+	memset(&g, 0, sizeof g);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (mdas_store_gaps_row(&g, out, (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3),
+		    sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5),
+		    sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7)) < 0) {
+			sqlite3_finalize(st);
+			return mdas_error_errno(err, errno, "standard output");
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		db_error(s, err, "looking for gaps");
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	if (mdas_store_gaps_end(&g, out) < 0)
+		return mdas_error_errno(err, errno, "standard output");
+	return 0;
+}
+
 static const char *
 manifest_string(struct json_object *m, const char *key)
 {
@@ -1154,6 +1194,7 @@ const struct mdas_store_engine mdas_store_sqlite = {
 	.put = sqlite_put,
 	.commit = sqlite_commit,
 	.last = sqlite_last,
+	.gaps = sqlite_gaps,
 	.set_manifest = sqlite_set_manifest,
 	.close = sqlite_close,
 };

@@ -900,3 +900,140 @@ mdas_store_print_last(FILE *out, const char *source, const char *symbol,
 	mdas_jsonw_free(w);
 	return rc;
 }
+
+/* ---- Gaps ---- */
+
+/* The fixed-length intervals, as the bars table names them (mdas-schema(7):
+ * Binance's and Yahoo's spellings both).  Months (1mo, 3mo; Binance 1M)
+ * have no fixed length: no gaps are looked for in them. */
+static const struct { const char *name; int64_t ms; } gap_intervals[] = {
+	{ "1m", 60000 }, { "2m", 120000 }, { "3m", 180000 }, { "5m", 300000 },
+	{ "15m", 900000 }, { "30m", 1800000 }, { "60m", 3600000 }, { "90m", 5400000 },
+	{ "1h", 3600000 }, { "2h", 7200000 }, { "4h", 14400000 }, { "6h", 21600000 },
+	{ "8h", 28800000 }, { "12h", 43200000 }, { "1d", 86400000 }, { "3d", 259200000 },
+	{ "1w", 604800000 }, { "1wk", 604800000 },
+};
+
+int64_t
+mdas_store_gap_interval_ms(const char *interval)
+{
+	size_t i;
+
+	for (i = 0; interval != NULL && i < sizeof gap_intervals / sizeof gap_intervals[0]; i++)
+		if (strcmp(interval, gap_intervals[i].name) == 0)
+			return gap_intervals[i].ms;
+	return 0;
+}
+
+int
+mdas_store_sql_gaps(enum mdas_store_dialect d, const char *prefix, char *buf, size_t n)
+{
+	const char *c = d == MDAS_DIALECT_PG ? " COLLATE \"C\"" : "";
+	struct sqlbuf b;
+	size_t i;
+
+	if (n == 0)
+		return -1;
+	buf[0] = '\0';
+	if (sql_start(&b, buf, n) != 0)
+		return -1;
+	/* One pass over all bars in key order (the window's partition and
+	 * order are the primary key's: no sort), the previous bar's open time
+	 * beside each; only then which series and intervals count, so that
+	 * no filter breaks the key order.  A step of two intervals or more is
+	 * a gap. */
+	sql_add(&b, "WITH b AS (SELECT source, symbol, interval, ts_ms, "
+	    "lag(ts_ms) OVER (PARTITION BY source, symbol, interval ORDER BY ts_ms) AS prev "
+	    "FROM %sbars), s AS (SELECT source, symbol, interval, ts_ms, prev, CASE interval",
+	    prefix);
+	for (i = 0; i < sizeof gap_intervals / sizeof gap_intervals[0]; i++)
+		sql_add(&b, " WHEN '%s' THEN %" PRId64, gap_intervals[i].name, gap_intervals[i].ms);
+	/* Around the clock: Binance, and whatever the series says is crypto. */
+	sql_add(&b, " END AS step FROM b WHERE prev IS NOT NULL), "
+	    "g AS (SELECT source, symbol, interval, prev + step AS from_ts, "
+	    "(ts_ms - prev) / step - 1 AS missing, step FROM s "
+	    "WHERE step IS NOT NULL AND ts_ms - prev >= 2 * step AND (source = 'binance' OR "
+	    "(source, symbol, interval) IN (SELECT source, symbol, interval FROM %sseries "
+	    "WHERE asset_class = 'crypto'))), "
+	    "r AS (SELECT source, symbol, interval, from_ts, from_ts + (missing - 1) * step AS to_ts, "
+	    "missing, row_number() OVER (PARTITION BY source, symbol, interval "
+	    "ORDER BY from_ts DESC) AS rn, "
+	    "count(*) OVER (PARTITION BY source, symbol, interval) AS ngaps, "
+	    "sum(missing) OVER (PARTITION BY source, symbol, interval) AS nmissing FROM g) "
+	    "SELECT source, symbol, interval, from_ts, to_ts, missing, ngaps, nmissing "
+	    "FROM r WHERE rn <= %d ORDER BY source%s, symbol%s, interval%s, from_ts",
+	    prefix, MDAS_STORE_GAPS_MAX, c, c, c);
+	return b.overflow ? -1 : 0;
+}
+
+static int
+gap_line(FILE *out, const char *source, const char *symbol, const char *interval,
+    const char *k1, int64_t v1, const char *k2, int64_t v2, const char *k3, int64_t v3)
+{
+	struct mdas_jsonw *w = mdas_jsonw_new();
+	int rc;
+
+	if (w == NULL)
+		return -1;
+	mdas_jsonw_begin_object(w);
+	mdas_jsonw_key(w, "source");
+	mdas_jsonw_string(w, source);
+	mdas_jsonw_key(w, "symbol");
+	mdas_jsonw_string(w, symbol);
+	mdas_jsonw_key(w, "interval");
+	mdas_jsonw_string(w, interval);
+	mdas_jsonw_key(w, k1);
+	mdas_jsonw_int(w, v1);
+	mdas_jsonw_key(w, k2);
+	mdas_jsonw_int(w, v2);
+	if (k3 != NULL) {
+		mdas_jsonw_key(w, k3);
+		mdas_jsonw_int(w, v3);
+	}
+	mdas_jsonw_end_object(w);
+	rc = mdas_jsonw_write_line(w, out);
+	mdas_jsonw_free(w);
+	return rc;
+}
+
+/* The "more" line of the series before, when it had more gaps than shown. */
+static int
+gaps_flush(struct mdas_store_gaps *g, FILE *out)
+{
+	int rc = 0;
+
+	if (g->shown > 0 && g->total > g->shown)
+		rc = gap_line(out, g->source, g->symbol, g->interval, "more_gaps",
+		    g->total - g->shown, "more_missing", g->total_missing - g->shown_missing,
+		    NULL, 0);
+	g->shown = 0;
+	return rc;
+}
+
+int
+mdas_store_gaps_row(struct mdas_store_gaps *g, FILE *out, const char *source,
+    const char *symbol, const char *interval, int64_t from_ts_ms, int64_t to_ts_ms,
+    int64_t missing, int64_t series_gaps, int64_t series_missing)
+{
+	if (g->shown == 0 || strcmp(g->source, source) != 0 ||
+	    strcmp(g->symbol, symbol) != 0 || strcmp(g->interval, interval) != 0) {
+		if (gaps_flush(g, out) < 0)
+			return -1;
+		snprintf(g->source, sizeof g->source, "%s", source);
+		snprintf(g->symbol, sizeof g->symbol, "%s", symbol);
+		snprintf(g->interval, sizeof g->interval, "%s", interval);
+		g->total = series_gaps;
+		g->total_missing = series_missing;
+		g->shown_missing = 0;
+	}
+	g->shown++;
+	g->shown_missing += missing;
+	return gap_line(out, source, symbol, interval, "from_ts_ms", from_ts_ms,
+	    "to_ts_ms", to_ts_ms, "missing", missing);
+}
+
+int
+mdas_store_gaps_end(struct mdas_store_gaps *g, FILE *out)
+{
+	return gaps_flush(g, out);
+}

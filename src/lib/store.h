@@ -167,6 +167,40 @@ int mdas_store_check_version(long found, const char *db, struct mdas_error *err)
 int mdas_store_print_last(FILE *out, const char *source, const char *symbol,
     const char *interval, int64_t first_ts_ms, int64_t last_ts_ms, int64_t bars);
 
+/* ---- Gaps (--gaps) ----
+ *
+ * In a series that trades around the clock (source binance, or a series
+ * row with asset_class crypto), a run of missing intervals between two
+ * stored bars is a gap.  Only fixed-length intervals (1m .. 1w/1wk) are
+ * looked at: a month has no fixed length, so 1mo and 3mo get no gap
+ * lines.  Before the first stored bar and after the last nothing is a
+ * gap (the store cannot know where a series begins or whether it ended).
+ * One line per gap, in time order:
+ *   {"source":..,"symbol":..,"interval":..,"from_ts_ms":N,"to_ts_ms":N,"missing":N}
+ * from/to: open times of the first and the last missing bar (inclusive).
+ * At most MDAS_STORE_GAPS_MAX gaps per series, the newest; a series with
+ * more gets one more line after its gaps:
+ *   {"source":..,"symbol":..,"interval":..,"more_gaps":N,"more_missing":N} */
+#define MDAS_STORE_GAPS_MAX 100
+
+/* The interval's length in ms, 0 when gaps are not looked for in it. */
+int64_t mdas_store_gap_interval_ms(const char *interval);
+
+/* The query of all shown gaps: columns source, symbol, interval, from_ts,
+ * to_ts, missing, the series' gap count and missing count, ordered by
+ * series and from_ts.  prefix as for mdas_store_sql_create(). */
+int mdas_store_sql_gaps(enum mdas_store_dialect d, const char *prefix, char *buf, size_t n);
+
+/* Printing the query's rows: zero the state, one call per row, then end. */
+struct mdas_store_gaps {
+	char source[64], symbol[1024], interval[64];
+	int64_t total, total_missing, shown, shown_missing;
+};
+int mdas_store_gaps_row(struct mdas_store_gaps *g, FILE *out, const char *source,
+    const char *symbol, const char *interval, int64_t from_ts_ms, int64_t to_ts_ms,
+    int64_t missing, int64_t series_gaps, int64_t series_missing);
+int mdas_store_gaps_end(struct mdas_store_gaps *g, FILE *out);
+
 /* ---- Engines ---- */
 
 /* Rows per table a load changed, for the summary and the manifest. */
@@ -244,6 +278,8 @@ struct mdas_store_engine {
 	/* --last: one line per stored bar series, ordered by source, symbol,
 	 * interval (mdas_store_print_last()). */
 	int (*last)(struct mdas_store *s, FILE *out, struct mdas_error *err);
+	/* --gaps: the gap lines (above), read-only like last(). */
+	int (*gaps)(struct mdas_store *s, FILE *out, struct mdas_error *err);
 	/* --manifest: stores a published run's manifest (JSON text) in its
 	 * runs row, with finished_at and status taken from it. */
 	int (*set_manifest)(struct mdas_store *s, const char *run_id,

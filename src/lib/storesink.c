@@ -26,7 +26,7 @@ static const struct mdas_store_engine *engine;
 
 enum {
 	OPT_DB = 0x200, OPT_DSN, OPT_SCHEMA, OPT_LAST, OPT_INIT, OPT_STATS,
-	OPT_MANIFEST,
+	OPT_MANIFEST, OPT_GAPS,
 };
 
 struct store_sink {
@@ -34,7 +34,7 @@ struct store_sink {
 	const char *schema;          /* --schema */
 	const char *stats_path;      /* --stats FILE */
 	const char *manifest_path;   /* --manifest FILE */
-	int last, init;
+	int last, init, gaps;
 	struct mdas_store_target target;
 	char started_at[MDAS_ISO_MAX];
 	char shown[1024];            /* the target as messages name it */
@@ -75,13 +75,14 @@ store_option(void *st, int c, const char *arg)
 	case OPT_DB: case OPT_DSN: s->where = arg; break;
 	case OPT_SCHEMA: s->schema = arg; break;
 	case OPT_LAST: s->last = 1; break;
+	case OPT_GAPS: s->gaps = 1; break;
 	case OPT_INIT: s->init = 1; break;
 	case OPT_STATS: s->stats_path = arg; break;
 	case OPT_MANIFEST: s->manifest_path = arg; break;
 	default: return -1;
 	}
-	if (s->last + s->init + (s->manifest_path != NULL) > 1) {
-		mdas_errorx("--last, --init and --manifest exclude each other");
+	if (s->last + s->gaps + s->init + (s->manifest_path != NULL) > 1) {
+		mdas_errorx("--last, --gaps, --init and --manifest exclude each other");
 		return MDAS_EXIT_USAGE;
 	}
 	return MDAS_EXIT_OK;
@@ -92,7 +93,7 @@ store_needs_run_id(void *st)
 {
 	struct store_sink *s = st;
 
-	return !(s->last || s->init || s->manifest_path != NULL);
+	return !(s->last || s->gaps || s->init || s->manifest_path != NULL);
 }
 
 /* The target as messages show it: a path, or "PostgreSQL schema S" (a
@@ -357,12 +358,16 @@ store_instead(void *st, struct mdas_export *x)
 		free(text);
 		return MDAS_EXIT_USAGE;
 	}
-	rc = open_store(s, s->last ? MDAS_STORE_READ : MDAS_STORE_WRITE, &err);
+	rc = open_store(s, s->last || s->gaps ? MDAS_STORE_READ : MDAS_STORE_WRITE, &err);
 	if (rc == 0) {
 		if (s->last)
 			rc = engine->last(s->store, stdout, &err);
+		else if (s->gaps)
+			rc = engine->gaps(s->store, stdout, &err);
 		else if (text != NULL)
 			rc = engine->set_manifest(s->store, run_id, text, &err);
+		if (rc == 0 && (s->last || s->gaps) && fflush(stdout) != 0)
+			rc = mdas_error_errno(&err, errno, "standard output");
 		if (rc == 0 && s->init)
 			mdas_info("%s: schema version %d ready", s->shown, MDAS_STORE_SCHEMA_VERSION);
 	}
@@ -590,6 +595,8 @@ static const char pg_help[] =
 static const char common_help[] =
     "      --last             print one JSON line per stored bar series (source,\n"
     "                         symbol, interval, first_ts_ms, last_ts_ms, bars) and exit\n"
+    "      --gaps             print one JSON line per gap between stored bars of\n"
+    "                         the around-the-clock series (mdas-store(7)) and exit\n"
     "      --init             create or migrate the schema and exit\n"
     "      --stats FILE       write the load's row counts to FILE as JSON\n"
     "      --manifest FILE    store a published run's manifest in its runs row and exit\n";
@@ -600,6 +607,7 @@ mdas_store_main(const struct mdas_store_engine *e, int argc, char **argv)
 	static const struct option sqlite_opts[] = {
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "last", no_argument, NULL, OPT_LAST },
+		{ "gaps", no_argument, NULL, OPT_GAPS },
 		{ "init", no_argument, NULL, OPT_INIT },
 		{ "stats", required_argument, NULL, OPT_STATS },
 		{ "manifest", required_argument, NULL, OPT_MANIFEST },
@@ -609,6 +617,7 @@ mdas_store_main(const struct mdas_store_engine *e, int argc, char **argv)
 		{ "dsn", required_argument, NULL, OPT_DSN },
 		{ "schema", required_argument, NULL, OPT_SCHEMA },
 		{ "last", no_argument, NULL, OPT_LAST },
+		{ "gaps", no_argument, NULL, OPT_GAPS },
 		{ "init", no_argument, NULL, OPT_INIT },
 		{ "stats", required_argument, NULL, OPT_STATS },
 		{ "manifest", required_argument, NULL, OPT_MANIFEST },

@@ -101,7 +101,7 @@ finish(FILE *fp, char **body, size_t *len)
 }
 
 static int
-klines(const char *query, int *status, char **body, size_t *len)
+klines(const char *query, long hole_from, long hole_to, int *status, char **body, size_t *len)
 {
 	char *sym = param(query, "symbol"), *iv = param(query, "interval");
 	int64_t start, end = INT64_MAX, limit = 500, step, t, n = 0, c, f;
@@ -124,7 +124,9 @@ klines(const char *query, int *status, char **body, size_t *len)
 	}
 	*status = 200;
 	fputc('[', fp);
-	for (t = (start + step - 1) / step * step; t <= end && n < limit; t += step, n++) {
+	for (t = (start + step - 1) / step * step; t <= end && n < limit; t += step) {
+		if (hole_from >= 0 && t >= hole_from && t <= hole_to)
+			continue;
 		c = cents(t, step);
 		f = t + step - 1 > end ? forming_close(c, end - t, step) : c + 1;
 		fprintf(fp, "%s[%" PRId64 ",\"%" PRId64 ".%02" PRId64 "000000\","
@@ -133,6 +135,7 @@ klines(const char *query, int *status, char **body, size_t *len)
 		    "\"150.00000000\",10,\"0.75000000\",\"75.00000000\",\"0\"]",
 		    n > 0 ? "," : "", t, c / 100, c % 100, (c + 2) / 100, (c + 2) % 100,
 		    (c - 1) / 100, (c - 1) % 100, f / 100, f % 100, t + step - 1);
+		n++;
 	}
 	fputc(']', fp);
 out:
@@ -233,13 +236,13 @@ out:
 
 int
 replay_generate(enum replay_gen gen, const char *path, const char *query,
-    int *status, char **body, size_t *len)
+    long hole_from_ms, long hole_to_ms, int *status, char **body, size_t *len)
 {
 	*body = NULL;
 	*len = 0;
 	if (query == NULL)
 		query = "";
 	if (gen == GEN_KLINES)
-		return klines(query, status, body, len);
+		return klines(query, hole_from_ms, hole_to_ms, status, body, len);
 	return chart(path, query, status, body, len);
 }

@@ -558,7 +558,7 @@ next_request(struct server *srv, size_t idx)
 		free(c->gen_body);
 		c->gen_body = NULL;
 		if (replay_generate((enum replay_gen)c->resp->generate, req.path, req.query,
-		    &c->gen.status, &c->gen_body, &c->gen.body_len) < 0) {
+		    c->resp->hole_from_ms, c->resp->hole_to_ms, &c->gen.status, &c->gen_body, &c->gen.body_len) < 0) {
 			mdas_errorx("conn %lu: out of memory", c->id);
 			replay_request_clear(&req);
 			conn_close(srv, idx, 1);

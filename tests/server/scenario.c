@@ -186,7 +186,7 @@ parse_response(struct json_object *obj, const char *where, const char *fixtures_
 {
 	static const char *const keys[] = { "status", "headers", "body_file", "body",
 		"delay_ms", "truncate", "reset", "close", "header_bytes", "header_count",
-		"chunked", "bad_chunked", "generate", NULL };
+		"chunked", "bad_chunked", "generate", "hole_from_ms", "hole_to_ms", NULL };
 	struct json_object *hdrs;
 	const char *body = NULL, *body_file = NULL, *gen = NULL;
 	char path[PATH_MAX];
@@ -196,6 +196,7 @@ parse_response(struct json_object *obj, const char *where, const char *fixtures_
 	memset(r, 0, sizeof(*r));
 	r->delay_ms = -1;
 	r->truncate = -1;
+	r->hole_from_ms = r->hole_to_ms = -1;
 	if (!json_object_is_type(obj, json_type_object))
 		return mdas_error_set(err, "%s: expected an object", where);
 	if (check_keys(obj, keys, where, err) < 0 ||
@@ -210,8 +211,15 @@ parse_response(struct json_object *obj, const char *where, const char *fixtures_
 	    get_bool(obj, "bad_chunked", where, &r->bad_chunked, err) < 0 ||
 	    get_string(obj, "body", where, &body, err) < 0 ||
 	    get_string(obj, "body_file", where, &body_file, err) < 0 ||
-	    get_string(obj, "generate", where, &gen, err) < 0)
+	    get_string(obj, "generate", where, &gen, err) < 0 ||
+	    get_long(obj, "hole_from_ms", where, 0, LONG_MAX, &r->hole_from_ms, err) < 0 ||
+	    get_long(obj, "hole_to_ms", where, 0, LONG_MAX, &r->hole_to_ms, err) < 0)
 		return -1;
+	if ((r->hole_from_ms >= 0) != (r->hole_to_ms >= 0) || r->hole_to_ms < r->hole_from_ms)
+		return mdas_error_set(err, "%s: hole_from_ms and hole_to_ms go together, "
+		    "from not after to", where);
+	if (r->hole_from_ms >= 0 && (gen == NULL || strcmp(gen, "klines") != 0))
+		return mdas_error_set(err, "%s: a hole needs \"generate\": \"klines\"", where);
 	if (gen != NULL && (r->generate = (int)replay_gen_parse(gen)) == GEN_NONE)
 		return mdas_error_set(err, "%s: generate: expected \"klines\" or \"chart\", "
 		    "not '%s'", where, gen);

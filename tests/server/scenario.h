@@ -30,6 +30,7 @@ struct replay_response {
 	int chunked;                 /* Transfer-Encoding: chunked */
 	int bad_chunked;             /* chunked, then a chunk size that is not hex */
 	int generate;                /* enum replay_gen (generate.h): body made per request */
+	long hole_from_ms, hole_to_ms; /* generate klines: no bars opening in [from, to]; -1: none */
 	int has_content_length;      /* the scenario names Content-Length itself */
 	int has_content_type;
 };
