@@ -874,8 +874,8 @@ mdas_store_check_version(long found, const char *db, struct mdas_error *err)
 }
 
 int
-mdas_store_print_last(FILE *out, const char *source, const char *symbol,
-    const char *interval, int64_t first_ts_ms, int64_t last_ts_ms, int64_t bars)
+mdas_store_print_line(FILE *out, const char *source, const char *symbol, const char *interval,
+    const char *k1, int64_t v1, const char *k2, int64_t v2, const char *k3, int64_t v3)
 {
 	struct mdas_jsonw *w = mdas_jsonw_new();
 	int rc;
@@ -889,16 +889,26 @@ mdas_store_print_last(FILE *out, const char *source, const char *symbol,
 	mdas_jsonw_string(w, symbol);
 	mdas_jsonw_key(w, "interval");
 	mdas_jsonw_string(w, interval);
-	mdas_jsonw_key(w, "first_ts_ms");
-	mdas_jsonw_int(w, first_ts_ms);
-	mdas_jsonw_key(w, "last_ts_ms");
-	mdas_jsonw_int(w, last_ts_ms);
-	mdas_jsonw_key(w, "bars");
-	mdas_jsonw_int(w, bars);
+	mdas_jsonw_key(w, k1);
+	mdas_jsonw_int(w, v1);
+	mdas_jsonw_key(w, k2);
+	mdas_jsonw_int(w, v2);
+	if (k3 != NULL) {
+		mdas_jsonw_key(w, k3);
+		mdas_jsonw_int(w, v3);
+	}
 	mdas_jsonw_end_object(w);
 	rc = mdas_jsonw_write_line(w, out);
 	mdas_jsonw_free(w);
 	return rc;
+}
+
+int
+mdas_store_print_last(FILE *out, const char *source, const char *symbol,
+    const char *interval, int64_t first_ts_ms, int64_t last_ts_ms, int64_t bars)
+{
+	return mdas_store_print_line(out, source, symbol, interval, "first_ts_ms",
+	    first_ts_ms, "last_ts_ms", last_ts_ms, "bars", bars);
 }
 
 /* ---- Gaps ---- */
@@ -966,36 +976,6 @@ mdas_store_sql_gaps(enum mdas_store_dialect d, const char *prefix, char *buf, si
 	return b.overflow ? -1 : 0;
 }
 
-static int
-gap_line(FILE *out, const char *source, const char *symbol, const char *interval,
-    const char *k1, int64_t v1, const char *k2, int64_t v2, const char *k3, int64_t v3)
-{
-	struct mdas_jsonw *w = mdas_jsonw_new();
-	int rc;
-
-	if (w == NULL)
-		return -1;
-	mdas_jsonw_begin_object(w);
-	mdas_jsonw_key(w, "source");
-	mdas_jsonw_string(w, source);
-	mdas_jsonw_key(w, "symbol");
-	mdas_jsonw_string(w, symbol);
-	mdas_jsonw_key(w, "interval");
-	mdas_jsonw_string(w, interval);
-	mdas_jsonw_key(w, k1);
-	mdas_jsonw_int(w, v1);
-	mdas_jsonw_key(w, k2);
-	mdas_jsonw_int(w, v2);
-	if (k3 != NULL) {
-		mdas_jsonw_key(w, k3);
-		mdas_jsonw_int(w, v3);
-	}
-	mdas_jsonw_end_object(w);
-	rc = mdas_jsonw_write_line(w, out);
-	mdas_jsonw_free(w);
-	return rc;
-}
-
 /* The "more" line of the series before, when it had more gaps than shown. */
 static int
 gaps_flush(struct mdas_store_gaps *g, FILE *out)
@@ -1003,7 +983,7 @@ gaps_flush(struct mdas_store_gaps *g, FILE *out)
 	int rc = 0;
 
 	if (g->shown > 0 && g->total > g->shown)
-		rc = gap_line(out, g->source, g->symbol, g->interval, "more_gaps",
+		rc = mdas_store_print_line(out, g->source, g->symbol, g->interval, "more_gaps",
 		    g->total - g->shown, "more_missing", g->total_missing - g->shown_missing,
 		    NULL, 0);
 	g->shown = 0;
@@ -1028,7 +1008,7 @@ mdas_store_gaps_row(struct mdas_store_gaps *g, FILE *out, const char *source,
 	}
 	g->shown++;
 	g->shown_missing += missing;
-	return gap_line(out, source, symbol, interval, "from_ts_ms", from_ts_ms,
+	return mdas_store_print_line(out, source, symbol, interval, "from_ts_ms", from_ts_ms,
 	    "to_ts_ms", to_ts_ms, "missing", missing);
 }
 

@@ -164,6 +164,12 @@ int mdas_store_check_version(long found, const char *db, struct mdas_error *err)
 
 /* Writes one "--last" line:
  * {"source":..,"symbol":..,"interval":..,"first_ts_ms":N,"last_ts_ms":N,"bars":N} */
+/* One NDJSON line {"source","symbol","interval",k1:v1,k2:v2[,k3:v3]}
+ * (k3 NULL: two numbers): the shape of --last, --gaps and
+ * mdas-normalize --trading-gaps lines. */
+int mdas_store_print_line(FILE *out, const char *source, const char *symbol,
+    const char *interval, const char *k1, int64_t v1, const char *k2, int64_t v2,
+    const char *k3, int64_t v3);
 int mdas_store_print_last(FILE *out, const char *source, const char *symbol,
     const char *interval, int64_t first_ts_ms, int64_t last_ts_ms, int64_t bars);
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "jsonget.h"
-#include "jsonw.h"
+#include "store.h"
 #include "tradinggaps.h"
 
 /* Intraday intervals Yahoo serves, in seconds. */
@@ -69,28 +69,9 @@ cmp64(const void *a, const void *b)
 static int
 put_gap(FILE *out, const char *sym, const char *iv, int64_t from, int64_t to, int64_t n)
 {
-	struct mdas_jsonw *w = mdas_jsonw_new();
-	int rc;
-
-	if (w == NULL)
-		return -1;
-	mdas_jsonw_begin_object(w);
-	mdas_jsonw_key(w, "source");
-	mdas_jsonw_string(w, "yahoo");
-	mdas_jsonw_key(w, "symbol");
-	mdas_jsonw_string(w, sym);
-	mdas_jsonw_key(w, "interval");
-	mdas_jsonw_string(w, iv);
-	mdas_jsonw_key(w, "from_ts_ms");
-	mdas_jsonw_int(w, from * 1000);
-	mdas_jsonw_key(w, "to_ts_ms");
-	mdas_jsonw_int(w, to * 1000);
-	mdas_jsonw_key(w, "missing");
-	mdas_jsonw_int(w, n);
-	mdas_jsonw_end_object(w);
-	rc = mdas_jsonw_write_line(w, out);
-	mdas_jsonw_free(w);
-	return rc;
+	/* The store's gap line, so --spans reads both alike. */
+	return mdas_store_print_line(out, "yahoo", sym, iv, "from_ts_ms", from * 1000,
+	    "to_ts_ms", to * 1000, "missing", n);
 }
 
 /* The sessions of tp, flattened: [{start,end}] or [[{start,end}], ...]. */
